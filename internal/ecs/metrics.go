@@ -1,0 +1,100 @@
+package ecs
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// Metric label values besides ECS codes.
+const (
+	metricCodeOK      = "OK"
+	metricCodeNetwork = "NetworkError"
+)
+
+var (
+	callsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ecs_keypair_operator_ecs_calls_total",
+		Help: "ECS API calls by action and result: OK, the ECS error code, or NetworkError when ECS gave no answer. Per-instance failures inside a successful batch call count as OK.",
+	}, []string{"action", "code"})
+	callDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "ecs_keypair_operator_ecs_call_duration_seconds",
+		Help:    "Duration of ECS API calls by action, including the wait for the client-side rate limit.",
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+	}, []string{"action"})
+
+	registerOnce sync.Once
+)
+
+// registerMetrics is idempotent so that factories can be built more than once (tests), and
+// tolerates a registry that already holds the collectors.
+func registerMetrics() {
+	registerOnce.Do(func() {
+		for _, c := range []prometheus.Collector{callsTotal, callDuration} {
+			if err := metrics.Registry.Register(c); err != nil {
+				var are prometheus.AlreadyRegisteredError
+				if !errors.As(err, &are) {
+					panic(err)
+				}
+			}
+		}
+	})
+}
+
+// meteredClient records every call of the Client it wraps; the SDK client stays free of
+// instrumentation. One DescribeInstances counts once even if ECS paged the answer, which with
+// at most MaxDescribeIDs IDs and pages of 100 does not happen in practice.
+type meteredClient struct{ next Client }
+
+func observe(action string, start time.Time, err error) {
+	code := metricCodeOK
+	if err != nil {
+		code = ErrorCode(err)
+		if code == "" {
+			code = metricCodeNetwork
+		}
+	}
+	callsTotal.WithLabelValues(action, code).Inc()
+	callDuration.WithLabelValues(action).Observe(time.Since(start).Seconds())
+}
+
+func (m meteredClient) DescribeInstances(ctx context.Context, ids []string) ([]Instance, error) {
+	if len(ids) == 0 {
+		return m.next.DescribeInstances(ctx, ids) // no call is made
+	}
+	start := time.Now()
+	out, err := m.next.DescribeInstances(ctx, ids)
+	observe(actionDescribeInstances, start, err)
+	return out, err
+}
+
+func (m meteredClient) KeyPairExists(ctx context.Context, keyPairName string) (bool, error) {
+	start := time.Now()
+	ok, err := m.next.KeyPairExists(ctx, keyPairName)
+	observe(actionDescribeKeyPairs, start, err)
+	return ok, err
+}
+
+func (m meteredClient) DetachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
+	if len(ids) == 0 {
+		return m.next.DetachKeyPair(ctx, keyPairName, ids)
+	}
+	start := time.Now()
+	res, err := m.next.DetachKeyPair(ctx, keyPairName, ids)
+	observe(actionDetachKeyPair, start, err)
+	return res, err
+}
+
+func (m meteredClient) RebootInstances(ctx context.Context, ids []string, forceStop bool) (BatchResult, error) {
+	if len(ids) == 0 {
+		return m.next.RebootInstances(ctx, ids, forceStop)
+	}
+	start := time.Now()
+	res, err := m.next.RebootInstances(ctx, ids, forceStop)
+	observe(actionRebootInstances, start, err)
+	return res, err
+}
