@@ -1,0 +1,78 @@
+package v1alpha1
+
+// Condition types, on the object and (Detached, Rebooted) on each instance.
+const (
+	// ConditionReady is True when nothing is left to do and nothing failed.
+	ConditionReady = "Ready"
+	// ConditionDetached is True when the key pair is off the instance (or every instance).
+	ConditionDetached = "Detached"
+	// ConditionRebooted is True when the reboot that makes the detach take effect is done.
+	ConditionRebooted = "Rebooted"
+	// ConditionStalled is True when no progress is possible without a human.
+	ConditionStalled = "Stalled"
+)
+
+// Reasons of the per-instance Detached condition.
+const (
+	// ReasonDetached (True): this object detached the key pair from the instance.
+	ReasonDetached = "Detached"
+	// ReasonNotAttached (True): the key pair was not on the instance when observed.
+	ReasonNotAttached = "NotAttached"
+	// ReasonPending (Unknown): not tried yet.
+	ReasonPending = "Pending"
+	// ReasonDetaching (Unknown): detach requested; the write-ahead marker, also kept while
+	// retrying a retryable error.
+	ReasonDetaching = "Detaching"
+	// ReasonWindowsInstance (False): Windows instances cannot carry key pairs.
+	ReasonWindowsInstance = "WindowsInstance"
+	// ReasonInstanceNotFound (False): no such instance in the region.
+	ReasonInstanceNotFound = "InstanceNotFound"
+	// ReasonKeyPairMismatch (False): the instance carries another key pair; left alone.
+	ReasonKeyPairMismatch = "KeyPairMismatch"
+	// ReasonInstanceLocked (False): ECS holds an operation lock on the instance.
+	ReasonInstanceLocked = "InstanceLocked"
+	// ReasonDetachFailed (False): any other per-instance failure; the message carries the code.
+	ReasonDetachFailed = "DetachFailed"
+)
+
+// Reasons of the per-instance Rebooted condition (ReasonPending is shared).
+const (
+	// ReasonRebooted (True): rebooted and Running again.
+	ReasonRebooted = "Rebooted"
+	// ReasonRebootRequested (Unknown): intent recorded before the reboot call.
+	ReasonRebootRequested = "RebootRequested"
+	// ReasonRebooting (Unknown): ECS accepted the reboot; waiting for Running.
+	ReasonRebooting = "Rebooting"
+	// ReasonNotRequired (False): this object did not detach the key pair from the instance.
+	ReasonNotRequired = "NotRequired"
+	// ReasonInstanceStopped (False): the detach takes effect at the next start; never started by us.
+	ReasonInstanceStopped = "InstanceStopped"
+	// ReasonRebootFailed (False): the call failed for it, or it did not run again within timeout.
+	ReasonRebootFailed = "RebootFailed"
+	// ReasonRolloutHalted (False): not started because maxFailures was exceeded.
+	ReasonRolloutHalted = "RolloutHalted"
+)
+
+// Reasons of the object conditions. Ready=False also uses ReasonRolloutHalted, and the object's
+// Detached and Rebooted conditions use the per-instance reasons where they fit.
+const (
+	// ReasonReady (Ready=True): every instance is done.
+	ReasonReady = "Ready"
+	// ReasonInProgress (Ready=False): work is left and progress is possible.
+	ReasonInProgress = "InProgress"
+	// ReasonPartiallyFailed (Ready=False): some instances failed terminally.
+	ReasonPartiallyFailed = "PartiallyFailed"
+	// ReasonCredentialsError (Ready=False): the Secret is missing or ECS rejects the credentials.
+	ReasonCredentialsError = "CredentialsError"
+	// ReasonKeyPairNotFound (Ready=False): the key pair does not exist in the region.
+	ReasonKeyPairNotFound = "KeyPairNotFound"
+	// ReasonSuspended (Ready=False): spec.suspend is set.
+	ReasonSuspended = "Suspended"
+	// ReasonAllDetached (Detached=True): every instance is Detached=True.
+	ReasonAllDetached = "AllDetached"
+	// ReasonAllRebooted (Rebooted=True): every instance that needs a reboot has had it.
+	ReasonAllRebooted = "AllRebooted"
+	// ReasonProgressing (Stalled=False): nothing needs a human; Stalled=True carries the Ready
+	// reason that explains it.
+	ReasonProgressing = "Progressing"
+)

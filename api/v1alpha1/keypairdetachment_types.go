@@ -1,0 +1,172 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// KeyPairDetachmentSpec says: in region RegionID, the instances InstanceIDs must not carry the
+// key pair KeyPairName.
+type KeyPairDetachmentSpec struct {
+	// RegionID is the ECS region of the instances, such as cn-hangzhou.
+	// +kubebuilder:validation:Required
+	// +kubebuilder:validation:Pattern=`^[a-z]{2,}(-[a-z0-9]+)+$`
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="regionId is immutable: create a new KeyPairDetachment for another region"
+	RegionID string `json:"regionId"`
+
+	// KeyPairName is the SSH key pair to take off the instances.
+	// +kubebuilder:validation:Required
+	// +kubebuilder:validation:MinLength=2
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="keyPairName is immutable: create a new KeyPairDetachment for another key pair"
+	KeyPairName string `json:"keyPairName"`
+
+	// InstanceIDs are the ECS instances that must not carry the key pair.
+	// +kubebuilder:validation:Required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=1000
+	// +kubebuilder:validation:items:Pattern=`^i-[a-z0-9]{1,62}$`
+	// +kubebuilder:validation:items:MaxLength=64
+	// +listType=set
+	InstanceIDs []string `json:"instanceIds"`
+
+	// CredentialsSecretRef names a Secret in this object's namespace with the keys accessKeyId,
+	// accessKeySecret and optionally securityToken. Absent: the manager's own identity.
+	// +optional
+	CredentialsSecretRef *SecretReference `json:"credentialsSecretRef,omitempty"`
+
+	// Reboot asks for a reboot of the instances this object detached, so the change takes
+	// effect. Absent: detach only.
+	// +optional
+	// +kubebuilder:default={}
+	Reboot RebootSpec `json:"reboot,omitempty"`
+
+	// Suspend stops every cloud call for this object until it is unset.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// SecretReference names a Secret in the object's own namespace.
+type SecretReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:Required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// RebootSpec shapes the reboot phase. Fields omit their zero values so that Go clients leave
+// them to the API server's defaults, like kubectl users do.
+type RebootSpec struct {
+	// Enabled turns the reboot phase on. Default false: detach only.
+	// +optional
+	// +kubebuilder:default=false
+	Enabled bool `json:"enabled,omitempty"`
+
+	// ForceStop power-cycles instead of shutting down gracefully.
+	// +optional
+	// +kubebuilder:default=false
+	ForceStop bool `json:"forceStop,omitempty"`
+
+	// MaxConcurrent is the most instances rebooting at once.
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	MaxConcurrent int32 `json:"maxConcurrent,omitempty"`
+
+	// MaxFailures is how many failed reboots the rollout tolerates before it halts.
+	// +optional
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
+	MaxFailures int32 `json:"maxFailures,omitempty"`
+
+	// Timeout is how long an instance may take to run again before its reboot counts as failed.
+	// +optional
+	// +kubebuilder:default="15m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=duration
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// KeyPairDetachmentStatus is the observed state, one entry per spec instance.
+type KeyPairDetachmentStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Detached, Rebooted (only with reboot enabled) and Stalled.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Summary counts the instances by outcome.
+	// +optional
+	Summary Summary `json:"summary,omitempty"`
+
+	// Instances holds the outcome per instance.
+	// +optional
+	// +listType=map
+	// +listMapKey=instanceId
+	Instances []InstanceStatus `json:"instances,omitempty"`
+}
+
+// Summary counts instances; see design.md for the precise rules.
+type Summary struct {
+	Total    int32 `json:"total"`
+	Detached int32 `json:"detached"`
+	Rebooted int32 `json:"rebooted"`
+	Failed   int32 `json:"failed"`
+	Pending  int32 `json:"pending"`
+}
+
+// InstanceStatus is the outcome for one instance.
+type InstanceStatus struct {
+	// InstanceID is the ECS instance ID.
+	InstanceID string `json:"instanceId"`
+
+	// LastRequestID is the ECS RequestId of the latest call that changed this instance.
+	// +optional
+	LastRequestID string `json:"lastRequestId,omitempty"`
+
+	// Conditions: Detached and, with reboot enabled, Rebooted.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=kpd
+// +kubebuilder:printcolumn:name="KeyPair",type=string,JSONPath=`.spec.keyPairName`
+// +kubebuilder:printcolumn:name="Region",type=string,JSONPath=`.spec.regionId`
+// +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.summary.total`
+// +kubebuilder:printcolumn:name="Detached",type=integer,JSONPath=`.status.summary.detached`
+// +kubebuilder:printcolumn:name="Rebooted",type=integer,JSONPath=`.status.summary.rebooted`
+// +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.summary.failed`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// KeyPairDetachment declares that a set of ECS instances must not carry a key pair.
+type KeyPairDetachment struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   KeyPairDetachmentSpec   `json:"spec"`
+	Status KeyPairDetachmentStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// KeyPairDetachmentList is a list of KeyPairDetachment.
+type KeyPairDetachmentList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []KeyPairDetachment `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&KeyPairDetachment{}, &KeyPairDetachmentList{})
+}

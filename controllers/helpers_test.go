@@ -1,0 +1,7 @@
+package controllers
+
+import (
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+func keyOf(obj client.Object) client.ObjectKey { return client.ObjectKeyFromObject(obj) }
