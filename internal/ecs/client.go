@@ -56,6 +56,7 @@ type BatchResult struct {
 
 // Client is the narrow view of ECS the controller works with. One Client is bound to one
 // region and one identity; implementations are safe for use by one goroutine at a time.
+// Errors are sorted with Classify, per-instance result codes with ClassifyCode.
 type Client interface {
 	// DescribeInstances returns the instances among ids (at most MaxDescribeIDs) that exist in
 	// the region; missing IDs are simply absent from the result.

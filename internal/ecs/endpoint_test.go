@@ -1,6 +1,11 @@
 package ecs
 
-import "testing"
+import (
+	"context"
+	"testing"
+
+	"github.com/alibabacloud-go/tea/dara"
+)
 
 func TestParseEndpoint(t *testing.T) {
 	cases := []struct {
@@ -46,5 +51,32 @@ func TestParseEndpoint(t *testing.T) {
 	}
 	if _, err := NewFactory(FactoryOptions{Endpoint: "127.0.0.1:8443", Env: envMap(nil)}); err == nil {
 		t.Error("NewFactory accepted an endpoint without scheme")
+	}
+}
+
+func TestForRegionEndpointResolution(t *testing.T) {
+	creds := &Credentials{AccessKeyID: "LTAI", AccessKeySecret: "s"}
+	resolve := func(override, region string) (string, string) {
+		t.Helper()
+		f, err := NewFactory(FactoryOptions{Endpoint: override, Env: envMap(nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.ForRegion(context.Background(), region, creds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		api := c.(meteredClient).next.(*sdkClient).api
+		return dara.StringValue(api.Endpoint), dara.StringValue(api.Protocol)
+	}
+	for _, tc := range []struct{ override, region, host, protocol string }{
+		{"", "cn-hangzhou", "ecs-cn-hangzhou.aliyuncs.com", ""},
+		{"", "cn-beijing", "ecs.cn-beijing.aliyuncs.com", ""},
+		{"http://127.0.0.1:8443", "cn-beijing", "127.0.0.1:8443", "http"},
+	} {
+		host, protocol := resolve(tc.override, tc.region)
+		if host != tc.host || protocol != tc.protocol {
+			t.Errorf("%q %s: endpoint %s protocol %q, want %s %q", tc.override, tc.region, host, protocol, tc.host, tc.protocol)
+		}
 	}
 }
