@@ -1,10 +1,27 @@
 package main
 
 import (
+	"fmt"
+
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/keypairs-dev/ecs-keypair-operator/controllers"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
 
 // setupReconcilers wires the controllers into the manager.
-func setupReconcilers(_ ctrl.Manager, _ options) error {
-	return nil
+func setupReconcilers(mgr ctrl.Manager, o options) error {
+	factory, err := ecs.NewFactory(ecs.FactoryOptions{Endpoint: o.ecsEndpoint, QPS: o.ecsQPS, Burst: o.ecsBurst})
+	if err != nil {
+		return fmt.Errorf("--ecs-endpoint: %w", err)
+	}
+	ctrl.Log.WithName("setup").Info("ECS client ready", "identity", factory.Identity())
+	return (&controllers.KeyPairDetachmentReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Recorder:                mgr.GetEventRecorder("ecs-keypair-operator"),
+		ECS:                     factory,
+		ResyncPeriod:            o.resyncPeriod,
+		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+	}).SetupWithManager(mgr)
 }

@@ -1,0 +1,105 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// detachFailureReasons maps per-instance terminal ECS codes to Detached=False reasons; any
+// other code is DetachFailed with the code in the message.
+var detachFailureReasons = map[string]string{
+	"DependencyViolation.WindowsInstance": ecsv1alpha1.ReasonWindowsInstance,
+	"InvalidInstanceId.NotFound":          ecsv1alpha1.ReasonInstanceNotFound,
+	"InvalidInstanceIds.NotFound":         ecsv1alpha1.ReasonInstanceNotFound,
+	"InstanceLockedForSecurity":           ecsv1alpha1.ReasonInstanceLocked,
+}
+
+// detach takes the key pair off every observed instance that carries it, in batches of
+// ecs.MaxDetachIDs. All of them are first marked Detaching in one status write: after a crash,
+// "not attached now" plus "Detaching" proves this object detached it.
+func (run *run) detach(ctx context.Context, cloud ecs.Client) error {
+	key, gen := run.obj.Spec.KeyPairName, run.obj.Generation
+	targets := run.table.where(func(i *instance) bool {
+		return i.found && i.observed.KeyPairName == key && !i.observed.Windows && len(i.observed.LockReasons) == 0
+	})
+	if len(targets) == 0 {
+		return nil
+	}
+	for _, i := range targets {
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonDetaching,
+			fmt.Sprintf("Detach of %s requested", key), gen)
+	}
+	if err := run.persist(ctx); err != nil {
+		return err
+	}
+
+	log := ctrl.LoggerFrom(ctx)
+	var failed []string
+	for _, batch := range chunks(targets, ecs.MaxDetachIDs) {
+		res, err := cloud.DetachKeyPair(ctx, key, ids(batch))
+		if err != nil {
+			return err
+		}
+		detached := 0
+		for _, result := range res.Results {
+			i := run.table.byID[result.InstanceID]
+			if i == nil {
+				continue
+			}
+			if run.recordDetachResult(i, result, res.RequestID) {
+				detached++
+			} else if i.condition(ecsv1alpha1.ConditionDetached).Status == metav1.ConditionFalse {
+				failed = append(failed, fmt.Sprintf("%s (%s)", i.id(), result.Code))
+			}
+		}
+		log.Info("Detached key pair", "keyPair", key, "requested", len(batch), "detached", detached, "requestId", res.RequestID)
+		if detached > 0 {
+			run.event(eventNormal, "Detached", "Detach", "Detached %s from %d of %d instances (request %s)",
+				key, detached, len(batch), res.RequestID)
+		}
+	}
+	if len(failed) > 0 {
+		run.event(eventWarning, "DetachFailed", "Detach", "%s could not be detached from %d instances: %s",
+			key, len(failed), abbreviate(failed, 10))
+	}
+	return nil
+}
+
+// recordDetachResult applies one instance's result and reports whether it was detached.
+// Retryable codes keep the Detaching marker: the next pass observes and tries again.
+func (run *run) recordDetachResult(i *instance, result ecs.InstanceResult, requestID string) bool {
+	gen, key := run.obj.Generation, run.obj.Spec.KeyPairName
+	if result.Succeeded() {
+		i.status.LastRequestID = requestID
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonDetached,
+			fmt.Sprintf("%s detached by this object (request %s)", key, requestID), gen)
+		return true
+	}
+	switch ecs.ClassifyCode(result.Code) {
+	case ecs.ClassRetryable:
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonDetaching,
+			fmt.Sprintf("Retrying after %s: %s", result.Code, result.Message), gen)
+	default:
+		reason, known := detachFailureReasons[result.Code]
+		if !known {
+			reason = ecsv1alpha1.ReasonDetachFailed
+		}
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, reason,
+			fmt.Sprintf("ECS refused the detach: %s: %s", result.Code, result.Message), gen)
+	}
+	return false
+}
+
+// abbreviate joins at most n items and says how many more there were.
+func abbreviate(items []string, n int) string {
+	if len(items) <= n {
+		return fmt.Sprint(items)
+	}
+	return fmt.Sprintf("%v and %d more", items[:n], len(items)-n)
+}

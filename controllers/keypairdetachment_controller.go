@@ -1,0 +1,180 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// Defaults for the reconciler's timing knobs; the manager may override them and tests do.
+const (
+	DefaultResyncPeriod       = 10 * time.Minute
+	DefaultRebootPollInterval = 5 * time.Second
+	// conflictRetry is how soon a reconcile that lost an optimistic-lock race runs again.
+	conflictRetry = 200 * time.Millisecond
+)
+
+// KeyPairDetachmentReconciler drives each KeyPairDetachment through the phases of design.md §3.
+type KeyPairDetachmentReconciler struct {
+	client.Client
+	// APIReader reads Secrets directly: they are fetched with get only, never listed or cached.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	ECS       ecs.ClientFactory
+
+	// ResyncPeriod is how often a converged object is observed again (drift).
+	ResyncPeriod time.Duration
+	// RebootPollInterval is how often instances in flight are observed during a rollout.
+	RebootPollInterval time.Duration
+	// RebootVerifyAfter is how long after a reboot request an instance that is still Running
+	// with its old StartTime may be taken as never rebooted. It must exceed the ECS call
+	// timeout by a margin, or a slow call that ECS carried out late would reboot twice.
+	RebootVerifyAfter time.Duration
+	// MaxConcurrentReconciles is the number of objects reconciled at once.
+	MaxConcurrentReconciles int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	// fullPasses remembers, per object, the generation and time of the last complete
+	// observation, so that reboot polls observe only the instances in flight. Lost on restart,
+	// which only costs one extra observation.
+	fullPasses sync.Map // types.UID → fullPass
+}
+
+type fullPass struct {
+	generation int64
+	at         time.Time
+}
+
+// +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairdetachments,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairdetachments/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile runs one pass: load, credentials, observe, detach, reboot, summarize, write.
+func (r *KeyPairDetachmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := &ecsv1alpha1.KeyPairDetachment{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		// Deleted: detachment has no undo, so there is nothing to clean up.
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	run := newRun(r, obj)
+	result, err := run.phases(ctx)
+	if errors.Is(err, errConflict) {
+		ctrl.LoggerFrom(ctx).V(1).Info("Status changed under us; trying again with a fresh read")
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
+	if werr := run.persist(ctx); werr != nil {
+		if errors.Is(werr, errConflict) {
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
+		return ctrl.Result{}, werr
+	}
+	run.emitSummaryEvents()
+	return result, err
+}
+
+// errConflict means the object changed since it was read: whatever was decided is stale.
+var errConflict = errors.New("the object changed since it was read")
+
+// persist writes the status with the resourceVersion that was read, so that a stale read never
+// overwrites newer markers. Unchanged statuses are not written.
+func (run *run) persist(ctx context.Context) error {
+	run.summarize()
+	if run.statusUnchanged() {
+		return nil
+	}
+	if err := run.r.Status().Update(ctx, run.obj); err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			return errConflict
+		}
+		return fmt.Errorf("writing the status of %s/%s: %w", run.obj.Namespace, run.obj.Name, err)
+	}
+	run.written = run.obj.Status.DeepCopy()
+	return nil
+}
+
+func (r *KeyPairDetachmentReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// needsFullPass says whether this reconcile must observe every instance: on a new generation,
+// on the first pass of this process, once per resync period, and while detaches are unsettled.
+func (r *KeyPairDetachmentReconciler) needsFullPass(obj *ecsv1alpha1.KeyPairDetachment, unsettled bool) bool {
+	v, ok := r.fullPasses.Load(obj.UID)
+	if !ok || unsettled || obj.Status.ObservedGeneration != obj.Generation {
+		return true
+	}
+	last := v.(fullPass)
+	return last.generation != obj.Generation || r.now().Sub(last.at) >= r.ResyncPeriod
+}
+
+func (r *KeyPairDetachmentReconciler) recordFullPass(uid types.UID, generation int64) {
+	r.fullPasses.Store(uid, fullPass{generation: generation, at: r.now()})
+}
+
+// resyncAfter spreads resyncs of many objects over time instead of observing all at once.
+func (r *KeyPairDetachmentReconciler) resyncAfter() time.Duration {
+	return r.ResyncPeriod + time.Duration(rand.Int64N(int64(r.ResyncPeriod)/10+1))
+}
+
+// SetupWithManager registers the controller. Status writes do not trigger reconciles (the
+// generation predicate): waits are explicit RequeueAfter, so each poll costs what it needs.
+func (r *KeyPairDetachmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.ResyncPeriod <= 0 {
+		r.ResyncPeriod = DefaultResyncPeriod
+	}
+	if r.RebootPollInterval <= 0 {
+		r.RebootPollInterval = DefaultRebootPollInterval
+	}
+	if r.RebootVerifyAfter <= 0 {
+		r.RebootVerifyAfter = 3 * ecs.DefaultCallTimeout
+	}
+	if r.MaxConcurrentReconciles <= 0 {
+		r.MaxConcurrentReconciles = 1
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&ecsv1alpha1.KeyPairDetachment{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("keypairdetachment").
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
+			RateLimiter:             newJitteredBackoff(500*time.Millisecond, time.Minute),
+		}).
+		Complete(r)
+}
+
+// jitteredBackoff is the workqueue's per-item exponential backoff, capped (credentials errors
+// must be retried within a minute of a fix) and jittered (throttled objects must not retry in
+// lockstep against the shared ECS budget).
+type jitteredBackoff struct {
+	workqueue.TypedRateLimiter[reconcile.Request]
+}
+
+func newJitteredBackoff(base, maxDelay time.Duration) workqueue.TypedRateLimiter[reconcile.Request] {
+	return jitteredBackoff{workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](base, maxDelay)}
+}
+
+func (b jitteredBackoff) When(item reconcile.Request) time.Duration {
+	d := b.TypedRateLimiter.When(item)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}

@@ -1,0 +1,43 @@
+package controllers
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+)
+
+var (
+	instancesByOutcome = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ecs_keypair_operator_instances",
+		Help: "Instances of each KeyPairDetachment by outcome (total, detached, rebooted, failed, pending).",
+	}, []string{"namespace", "name", "outcome"})
+	rebootsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ecs_keypair_operator_reboots_total",
+		Help: "Reboot requests by outcome: accepted by ECS, or refused for an instance.",
+	}, []string{"outcome"})
+	registerMetricsOnce sync.Once
+)
+
+func registerMetrics() {
+	registerMetricsOnce.Do(func() {
+		metrics.Registry.MustRegister(instancesByOutcome, rebootsTotal)
+	})
+}
+
+func (r *KeyPairDetachmentReconciler) recordInstanceGauges(obj *ecsv1alpha1.KeyPairDetachment, s ecsv1alpha1.Summary) {
+	registerMetrics()
+	for outcome, v := range map[string]int32{
+		"total": s.Total, "detached": s.Detached, "rebooted": s.Rebooted, "failed": s.Failed, "pending": s.Pending,
+	} {
+		instancesByOutcome.WithLabelValues(obj.Namespace, obj.Name, outcome).Set(float64(v))
+	}
+}
+
+func (r *KeyPairDetachmentReconciler) countReboots(refused, accepted int) {
+	registerMetrics()
+	rebootsTotal.WithLabelValues("accepted").Add(float64(accepted))
+	rebootsTotal.WithLabelValues("refused").Add(float64(refused))
+}

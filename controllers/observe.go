@@ -1,0 +1,122 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// observeAll is the observation of a full pass: the key pair's existence (once), then every
+// instance in pages of ecs.MaxDescribeIDs, each classified for the detach. proceed is false
+// when the key pair does not exist and this object never detached it (a typo or the wrong
+// region): then nothing else is done.
+func (run *run) observeAll(ctx context.Context, cloud ecs.Client) (proceed bool, err error) {
+	exists, err := cloud.KeyPairExists(ctx, run.obj.Spec.KeyPairName)
+	if err != nil {
+		return false, err
+	}
+	if !exists && !run.detachedAny() {
+		run.problem = &objectProblem{Reason: ecsv1alpha1.ReasonKeyPairNotFound,
+			Message: fmt.Sprintf("Key pair %q does not exist in region %s; check spec.keyPairName and spec.regionId",
+				run.obj.Spec.KeyPairName, run.obj.Spec.RegionID)}
+		return false, nil
+	}
+	if err := run.describe(ctx, cloud, run.table.ordered); err != nil {
+		return false, err
+	}
+	for _, i := range run.table.ordered {
+		run.classifyForDetach(ctx, i)
+	}
+	return true, nil
+}
+
+// observeRollout is the observation of a reboot poll: only the instances the reboot phase will
+// look at (in flight, and the next candidates), not the whole set.
+func (run *run) observeRollout(ctx context.Context, cloud ecs.Client) error {
+	if !run.obj.Spec.Reboot.Enabled {
+		return nil
+	}
+	return run.describe(ctx, cloud, run.rolloutWatchList())
+}
+
+// describe fills in the observation of the given instances; IDs ECS does not return do not
+// exist in the region.
+func (run *run) describe(ctx context.Context, cloud ecs.Client, targets []*instance) error {
+	for _, batch := range chunks(targets, ecs.MaxDescribeIDs) {
+		found, err := cloud.DescribeInstances(ctx, ids(batch))
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]ecs.Instance, len(found))
+		for _, f := range found {
+			byID[f.ID] = f
+		}
+		for _, i := range batch {
+			f, ok := byID[i.id()]
+			i.observed, i.found = &f, ok
+		}
+	}
+	return nil
+}
+
+// classifyForDetach sets the Detached condition from the observation. Instances that carry the
+// key pair are left for the detach phase (their condition says what happens next).
+func (run *run) classifyForDetach(ctx context.Context, i *instance) {
+	gen, key := run.obj.Generation, run.obj.Spec.KeyPairName
+	previous := i.reason(ecsv1alpha1.ConditionDetached)
+	switch {
+	case !i.found:
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceNotFound,
+			fmt.Sprintf("No instance %s in region %s; remove it from spec.instanceIds or fix the ID", i.id(), run.obj.Spec.RegionID), gen)
+	case i.observed.Windows:
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonWindowsInstance,
+			"Windows instance: key pairs apply to Linux only; remove it from spec.instanceIds", gen)
+	case i.observed.KeyPairName == key && len(i.observed.LockReasons) > 0:
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceLocked,
+			fmt.Sprintf("Carries %s but ECS holds operation locks (%s); it is retried at the next resync",
+				key, strings.Join(i.observed.LockReasons, ", ")), gen)
+	case i.observed.KeyPairName == key:
+		if previous == ecsv1alpha1.ReasonDetached || previous == ecsv1alpha1.ReasonNotAttached {
+			ctrl.LoggerFrom(ctx).Info("Key pair found again on an instance; detaching it again", "instance", i.id())
+			run.event(eventWarning, "DriftDetected", "Detach",
+				"Key pair %s was attached again to %s; detaching it again", key, i.id())
+		}
+		if previous != ecsv1alpha1.ReasonDetaching {
+			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
+				fmt.Sprintf("Carries %s; to be detached", key), gen)
+		}
+	case i.observed.KeyPairName == "":
+		// "Not attached now" after our own Detaching marker means we detached it before a
+		// crash or a lost answer: it still needs its reboot, so it counts as Detached.
+		if previous == ecsv1alpha1.ReasonDetaching || previous == ecsv1alpha1.ReasonDetached {
+			msg := fmt.Sprintf("%s detached by this object", key)
+			if c := i.condition(ecsv1alpha1.ConditionDetached); previous == ecsv1alpha1.ReasonDetached && c != nil {
+				msg = c.Message
+			}
+			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonDetached, msg, gen)
+		} else {
+			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonNotAttached,
+				fmt.Sprintf("%s was not attached when observed", key), gen)
+		}
+	default:
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonKeyPairMismatch,
+			fmt.Sprintf("Carries another key pair (%s), not %s; left alone", i.observed.KeyPairName, key), gen)
+	}
+}
+
+// detachedAny reports whether this object has detached the key pair anywhere, which makes a
+// later disappearance of the key pair the normal end of its life rather than a typo.
+func (run *run) detachedAny() bool {
+	for _, i := range run.table.ordered {
+		if i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonDetached {
+			return true
+		}
+	}
+	return false
+}

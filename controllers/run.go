@@ -1,0 +1,143 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// run is one reconcile of one object: the object as read, its instances, and what this pass
+// decided at object level.
+type run struct {
+	r     *KeyPairDetachmentReconciler
+	obj   *ecsv1alpha1.KeyPairDetachment
+	table *instanceTable
+	now   time.Time
+
+	// problem is an object-level condition that stops progress (credentials, missing key pair).
+	problem *objectProblem
+	// before is the status as read, for events about transitions; written is the last status
+	// this run wrote (or read), to skip writes that change nothing.
+	before  *ecsv1alpha1.KeyPairDetachmentStatus
+	written *ecsv1alpha1.KeyPairDetachmentStatus
+}
+
+// objectProblem is why an object cannot progress; Reason is a Ready=False reason.
+type objectProblem struct {
+	Reason  string
+	Message string
+}
+
+func newRun(r *KeyPairDetachmentReconciler, obj *ecsv1alpha1.KeyPairDetachment) *run {
+	return &run{
+		r: r, obj: obj, table: newInstanceTable(obj), now: r.now(),
+		before: obj.Status.DeepCopy(), written: obj.Status.DeepCopy(),
+	}
+}
+
+func (run *run) statusUnchanged() bool {
+	return equality.Semantic.DeepEqual(run.written, &run.obj.Status)
+}
+
+// phases runs the reconcile of design.md §3 up to (not including) the final status write.
+func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
+	if run.obj.Spec.Suspend {
+		run.problem = &objectProblem{Reason: ecsv1alpha1.ReasonSuspended, Message: "spec.suspend is set: no ECS call is made"}
+		return ctrl.Result{}, nil
+	}
+	creds, problem, err := run.r.credentials(ctx, run.obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if problem != nil {
+		return run.credentialsProblem(ctx, problem.Message)
+	}
+	cloud, err := run.r.ECS.ForRegion(ctx, run.obj.Spec.RegionID, creds)
+	if err != nil {
+		return run.cloudError(ctx, err)
+	}
+
+	if run.r.needsFullPass(run.obj, run.detachUnsettled()) {
+		proceed, err := run.observeAll(ctx, cloud)
+		if err != nil || !proceed {
+			if err != nil {
+				return run.cloudError(ctx, err)
+			}
+			return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
+		}
+		if err := run.detach(ctx, cloud); err != nil {
+			return run.cloudError(ctx, err)
+		}
+		run.r.recordFullPass(run.obj.UID, run.obj.Generation)
+	} else if err := run.observeRollout(ctx, cloud); err != nil {
+		return run.cloudError(ctx, err)
+	}
+
+	if run.obj.Spec.Reboot.Enabled {
+		if err := run.reboot(ctx, cloud); err != nil {
+			return run.cloudError(ctx, err)
+		}
+	}
+	if run.detachUnsettled() {
+		// Retryable per-instance answers: the workqueue's backoff paces the retry.
+		return ctrl.Result{}, fmt.Errorf("some detaches of %s/%s got a retryable answer; retrying", run.obj.Namespace, run.obj.Name)
+	}
+	if run.obj.Spec.Reboot.Enabled && run.rolloutInFlight() {
+		return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil
+	}
+	return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
+}
+
+// cloudError turns an ECS error into the object's condition and the reconcile's result:
+// credentials and missing key pairs are conditions with a capped backoff; the rest is
+// retried by the workqueue's backoff with nothing marked failed.
+func (run *run) cloudError(ctx context.Context, err error) (ctrl.Result, error) {
+	if errors.Is(err, errConflict) {
+		return ctrl.Result{}, err
+	}
+	switch ecs.Classify(err) {
+	case ecs.ClassCredentials:
+		return run.credentialsProblem(ctx, fmt.Sprintf("ECS rejected the credentials%s: %v", run.credentialsSource(), err))
+	case ecs.ClassObjectTerminal:
+		run.problem = &objectProblem{Reason: ecsv1alpha1.ReasonKeyPairNotFound,
+			Message: fmt.Sprintf("ECS refused the request: %v", err)}
+		return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
+	default:
+		ctrl.LoggerFrom(ctx).Info("ECS call failed; retrying with backoff", "code", ecs.ErrorCode(err), "error", err.Error())
+		return ctrl.Result{}, fmt.Errorf("ECS call for %s/%s failed, will retry: %w", run.obj.Namespace, run.obj.Name, err)
+	}
+}
+
+// credentialsProblem records a credentials error. The reconcile returns an error so that the
+// workqueue backs off (capped at a minute): Secrets are not watched, a fix is picked up by the
+// next retry.
+func (run *run) credentialsProblem(ctx context.Context, message string) (ctrl.Result, error) {
+	run.problem = &objectProblem{Reason: ecsv1alpha1.ReasonCredentialsError, Message: message}
+	ctrl.LoggerFrom(ctx).Info("Credentials problem; retrying with backoff", "reason", message)
+	return ctrl.Result{}, errors.New(message)
+}
+
+func (run *run) credentialsSource() string {
+	if ref := run.obj.Spec.CredentialsSecretRef; ref != nil {
+		return fmt.Sprintf(" of Secret %s/%s", run.obj.Namespace, ref.Name)
+	}
+	return " of the manager's own identity"
+}
+
+// detachUnsettled reports whether some instance still waits for its detach outcome.
+func (run *run) detachUnsettled() bool {
+	for _, i := range run.table.ordered {
+		switch i.reason(ecsv1alpha1.ConditionDetached) {
+		case ecsv1alpha1.ReasonPending, ecsv1alpha1.ReasonDetaching:
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,158 @@
+package controllers
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+)
+
+// summarize derives the summary and the object conditions from the instances (design.md §2),
+// and stamps observedGeneration. It is pure: calling it twice gives the same status.
+func (run *run) summarize() {
+	obj := run.obj
+	gen := obj.Generation
+	obj.Status.Instances = run.table.statuses()
+	obj.Status.ObservedGeneration = gen
+
+	var s ecsv1alpha1.Summary
+	var detachFailed, rebootFailed, halted, stopped, needReboot, unsettledReboot int
+	s.Total = int32(len(run.table.ordered))
+	for _, i := range run.table.ordered {
+		det := i.condition(ecsv1alpha1.ConditionDetached)
+		reb := i.condition(ecsv1alpha1.ConditionRebooted)
+		failed := false
+		switch det.Status {
+		case metav1.ConditionTrue:
+			s.Detached++
+		case metav1.ConditionFalse:
+			detachFailed++
+			failed = true
+		}
+		if reb != nil {
+			switch reb.Reason {
+			case ecsv1alpha1.ReasonRebooted:
+				s.Rebooted++
+				needReboot++
+			case ecsv1alpha1.ReasonRebootFailed:
+				rebootFailed++
+				needReboot++
+				failed = true
+			case ecsv1alpha1.ReasonRolloutHalted:
+				halted++
+				needReboot++
+			case ecsv1alpha1.ReasonInstanceStopped:
+				stopped++
+			case ecsv1alpha1.ReasonNotRequired:
+			default:
+				unsettledReboot++
+				needReboot++
+			}
+		}
+		if failed {
+			s.Failed++
+		}
+	}
+	s.Pending = run.pendingCount()
+	obj.Status.Summary = s
+
+	set := func(t string, status metav1.ConditionStatus, reason, message string) {
+		meta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{
+			Type: t, Status: status, Reason: reason, Message: message, ObservedGeneration: gen})
+	}
+
+	detachPending := int(s.Total) - int(s.Detached) - detachFailed
+	switch {
+	case detachFailed > 0:
+		set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonPartiallyFailed,
+			fmt.Sprintf("%d of %d instances cannot be detached; see status.instances", detachFailed, s.Total))
+	case detachPending > 0:
+		set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonInProgress,
+			fmt.Sprintf("%d of %d instances detached or not attached", s.Detached, s.Total))
+	default:
+		set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonAllDetached,
+			fmt.Sprintf("Key pair %s is on none of the %d instances", obj.Spec.KeyPairName, s.Total))
+	}
+
+	if obj.Spec.Reboot.Enabled {
+		switch {
+		case rebootFailed > 0 || halted > 0:
+			set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonPartiallyFailed,
+				fmt.Sprintf("%d reboots failed, %d not started (rollout halted)", rebootFailed, halted))
+		case unsettledReboot > 0 || detachPending > 0:
+			set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonInProgress,
+				fmt.Sprintf("%d of %d reboots done", s.Rebooted, needReboot))
+		default:
+			set(ecsv1alpha1.ConditionRebooted, metav1.ConditionTrue, ecsv1alpha1.ReasonAllRebooted,
+				fmt.Sprintf("%d rebooted; %d stopped instances pick the change up at their next start", s.Rebooted, stopped))
+		}
+	} else {
+		meta.RemoveStatusCondition(&obj.Status.Conditions, ecsv1alpha1.ConditionRebooted)
+	}
+
+	ready, stalled := run.readiness(detachFailed, rebootFailed, halted, detachPending+unsettledReboot)
+	set(ecsv1alpha1.ConditionReady, ready.Status, ready.Reason, ready.Message)
+	set(ecsv1alpha1.ConditionStalled, stalled.Status, stalled.Reason, stalled.Message)
+	run.r.recordInstanceGauges(obj, s)
+}
+
+// pendingCount is the summary's pending: instances neither Detached=True nor failed, plus
+// instances waiting for their reboot (Unknown, or held back by a halted rollout).
+func (run *run) pendingCount() int32 {
+	var n int32
+	for _, i := range run.table.ordered {
+		det := i.condition(ecsv1alpha1.ConditionDetached)
+		reb := i.condition(ecsv1alpha1.ConditionRebooted)
+		switch {
+		case det.Status == metav1.ConditionFalse:
+		case reb != nil && reb.Reason == ecsv1alpha1.ReasonRebootFailed:
+		case det.Status == metav1.ConditionUnknown:
+			n++
+		case reb != nil && (reb.Status == metav1.ConditionUnknown || reb.Reason == ecsv1alpha1.ReasonRolloutHalted):
+			n++
+		}
+	}
+	return n
+}
+
+// readiness decides Ready and Stalled. Stalled is True only when nothing can progress without
+// a human; while other instances still progress, failures show as Ready=False/InProgress.
+func (run *run) readiness(detachFailed, rebootFailed, halted, unsettled int) (ready, stalled metav1.Condition) {
+	notStalled := metav1.Condition{Status: metav1.ConditionFalse, Reason: ecsv1alpha1.ReasonProgressing,
+		Message: "Nothing needs a human"}
+	notReady := func(reason, message string) metav1.Condition {
+		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reason, Message: message}
+	}
+	stalledBy := func(c metav1.Condition) metav1.Condition {
+		return metav1.Condition{Status: metav1.ConditionTrue, Reason: c.Reason, Message: c.Message}
+	}
+	if p := run.problem; p != nil {
+		ready = notReady(p.Reason, p.Message)
+		if p.Reason == ecsv1alpha1.ReasonSuspended {
+			return ready, notStalled
+		}
+		return ready, stalledBy(ready)
+	}
+	switch {
+	case halted > 0:
+		ready = notReady(ecsv1alpha1.ReasonRolloutHalted, fmt.Sprintf(
+			"Rollout halted: %d reboots failed, more than spec.reboot.maxFailures (%d); %d reboots not started. "+
+				"Look at the failed instances, then raise maxFailures to resume", rebootFailed, run.obj.Spec.Reboot.MaxFailures, halted))
+		return ready, stalledBy(ready)
+	case unsettled > 0:
+		msg := fmt.Sprintf("%d instances still in progress", unsettled)
+		if detachFailed+rebootFailed > 0 {
+			msg += fmt.Sprintf("; %d failed so far", detachFailed+rebootFailed)
+		}
+		return notReady(ecsv1alpha1.ReasonInProgress, msg), notStalled
+	case detachFailed+rebootFailed > 0:
+		ready = notReady(ecsv1alpha1.ReasonPartiallyFailed, fmt.Sprintf(
+			"%d instances failed (%d detach, %d reboot); see status.instances and fix spec.instanceIds or the instances",
+			detachFailed+rebootFailed, detachFailed, rebootFailed))
+		return ready, stalledBy(ready)
+	}
+	return metav1.Condition{Status: metav1.ConditionTrue, Reason: ecsv1alpha1.ReasonReady,
+		Message: "Nothing left to do"}, notStalled
+}
