@@ -23,7 +23,9 @@ var readyLine = regexp.MustCompile(`^listening on http://(127\.0\.0\.1:[0-9]+)$`
 
 type sdkHTTP struct{ c *http.Client }
 
-func (h sdkHTTP) Call(req *http.Request, _ *http.Transport) (*http.Response, error) { return h.c.Do(req) }
+func (h sdkHTTP) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
+	return h.c.Do(req)
+}
 
 // TestProgram builds the command, runs it on the sample fleet, talks to it with the SDK and
 // stops it with SIGTERM, as the demo and outside tools do.
