@@ -9,7 +9,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -118,19 +117,18 @@ func (r *KeyPairDetachmentReconciler) now() time.Time {
 	return time.Now()
 }
 
-// needsFullPass says whether this reconcile must observe every instance: on a new generation,
-// on the first pass of this process, once per resync period, and while detaches are unsettled.
-func (r *KeyPairDetachmentReconciler) needsFullPass(obj *ecsv1alpha1.KeyPairDetachment, unsettled bool) bool {
-	v, ok := r.fullPasses.Load(obj.UID)
-	if !ok || unsettled || obj.Status.ObservedGeneration != obj.Generation {
-		return true
+// beginFullPass says whether this reconcile must observe every instance (the first pass of
+// this process or of a new generation, and once per resync period) and, if so, records it as
+// begun: a full pass that fails half-way is not repeated, the unsettled instances are.
+func (r *KeyPairDetachmentReconciler) beginFullPass(obj *ecsv1alpha1.KeyPairDetachment) bool {
+	if v, ok := r.fullPasses.Load(obj.UID); ok {
+		last := v.(fullPass)
+		if last.generation == obj.Generation && r.now().Sub(last.at) < r.ResyncPeriod {
+			return false
+		}
 	}
-	last := v.(fullPass)
-	return last.generation != obj.Generation || r.now().Sub(last.at) >= r.ResyncPeriod
-}
-
-func (r *KeyPairDetachmentReconciler) recordFullPass(uid types.UID, generation int64) {
-	r.fullPasses.Store(uid, fullPass{generation: generation, at: r.now()})
+	r.fullPasses.Store(obj.UID, fullPass{generation: obj.Generation, at: r.now()})
+	return true
 }
 
 // resyncAfter spreads resyncs of many objects over time instead of observing all at once.

@@ -12,11 +12,12 @@ import (
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
 
-// observeAll is the observation of a full pass: the key pair's existence (once), then every
-// instance in pages of ecs.MaxDescribeIDs, each classified for the detach. proceed is false
-// when the key pair does not exist and this object never detached it (a typo or the wrong
-// region): then nothing else is done.
-func (run *run) observeAll(ctx context.Context, cloud ecs.Client) (proceed bool, err error) {
+// observe is the observation of a pass: the key pair's existence (once), then the targets in
+// pages of ecs.MaxDescribeIDs, each classified for the detach. proceed is false when the key
+// pair does not exist and this object never detached it (a typo or the wrong region): then
+// nothing else is done. When a page fails, the instances of earlier pages are classified and
+// the error is returned.
+func (run *run) observe(ctx context.Context, cloud ecs.Client, targets []*instance) (proceed bool, err error) {
 	exists, err := cloud.KeyPairExists(ctx, run.obj.Spec.KeyPairName)
 	if err != nil {
 		return false, err
@@ -27,13 +28,13 @@ func (run *run) observeAll(ctx context.Context, cloud ecs.Client) (proceed bool,
 				run.obj.Spec.KeyPairName, run.obj.Spec.RegionID)}
 		return false, nil
 	}
-	if err := run.describe(ctx, cloud, run.table.ordered); err != nil {
-		return false, err
+	err = run.describe(ctx, cloud, targets)
+	for _, i := range targets {
+		if i.observed != nil {
+			run.classifyForDetach(ctx, i)
+		}
 	}
-	for _, i := range run.table.ordered {
-		run.classifyForDetach(ctx, i)
-	}
-	return true, nil
+	return true, err
 }
 
 // observeRollout is the observation of a reboot poll: only the instances the reboot phase will

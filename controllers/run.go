@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -23,6 +24,8 @@ type run struct {
 
 	// problem is an object-level condition that stops progress (credentials, missing key pair).
 	problem *objectProblem
+	// unsettledAtStart counts the instances awaiting their detach outcome when the pass began.
+	unsettledAtStart int
 	// before is the status as read, for events about transitions; written is the last status
 	// this run wrote (or read), to skip writes that change nothing.
 	before  *ecsv1alpha1.KeyPairDetachmentStatus
@@ -36,10 +39,12 @@ type objectProblem struct {
 }
 
 func newRun(r *KeyPairDetachmentReconciler, obj *ecsv1alpha1.KeyPairDetachment) *run {
-	return &run{
+	run := &run{
 		r: r, obj: obj, table: newInstanceTable(obj), now: r.now(),
 		before: obj.Status.DeepCopy(), written: obj.Status.DeepCopy(),
 	}
+	run.unsettledAtStart = len(run.table.where(unsettled))
+	return run
 }
 
 func (run *run) statusUnchanged() bool {
@@ -64,18 +69,25 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 		return run.cloudError(ctx, err)
 	}
 
-	if run.r.needsFullPass(run.obj, run.detachUnsettled()) {
-		proceed, err := run.observeAll(ctx, cloud)
-		if err != nil || !proceed {
-			if err != nil {
-				return run.cloudError(ctx, err)
-			}
+	// A full pass observes every instance; between full passes only the unsettled ones (new,
+	// or left by a failed call) are observed, so a pass that fails half-way keeps what it
+	// settled and the next one goes on from there.
+	targets := run.table.ordered
+	if !run.r.beginFullPass(run.obj) {
+		targets = run.table.where(unsettled)
+	}
+	if len(targets) > 0 {
+		proceed, err := run.observe(ctx, cloud, targets)
+		if err == nil && !proceed {
 			return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
 		}
-		if err := run.detach(ctx, cloud); err != nil {
+		// Instances observed before a failed page are detached all the same.
+		if derr := run.detach(ctx, cloud); err == nil {
+			err = derr
+		}
+		if err != nil {
 			return run.cloudError(ctx, err)
 		}
-		run.r.recordFullPass(run.obj.UID, run.obj.Generation)
 	} else if err := run.observeRollout(ctx, cloud); err != nil {
 		return run.cloudError(ctx, err)
 	}
@@ -110,6 +122,12 @@ func (run *run) cloudError(ctx context.Context, err error) (ctrl.Result, error) 
 			Message: fmt.Sprintf("ECS refused the request: %v", err)}
 		return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
 	default:
+		if run.unsettledAtStart > len(run.table.where(unsettled)) {
+			// This pass settled instances before it failed: retry soon rather than letting the
+			// backoff grow, which is meant for passes that achieve nothing.
+			ctrl.LoggerFrom(ctx).Info("ECS call failed after progress; retrying soon", "code", ecs.ErrorCode(err), "error", err.Error())
+			return ctrl.Result{RequeueAfter: progressRetry/2 + time.Duration(rand.Int64N(int64(progressRetry)))}, nil
+		}
 		ctrl.LoggerFrom(ctx).Info("ECS call failed; retrying with backoff", "code", ecs.ErrorCode(err), "error", err.Error())
 		return ctrl.Result{}, fmt.Errorf("ECS call for %s/%s failed, will retry: %w", run.obj.Namespace, run.obj.Name, err)
 	}
@@ -131,13 +149,19 @@ func (run *run) credentialsSource() string {
 	return " of the manager's own identity"
 }
 
-// detachUnsettled reports whether some instance still waits for its detach outcome.
-func (run *run) detachUnsettled() bool {
-	for _, i := range run.table.ordered {
-		switch i.reason(ecsv1alpha1.ConditionDetached) {
-		case ecsv1alpha1.ReasonPending, ecsv1alpha1.ReasonDetaching:
-			return true
-		}
+// progressRetry is the mean delay before retrying a pass that failed after making progress.
+const progressRetry = time.Second
+
+// unsettled reports whether an instance still waits for its detach outcome.
+func unsettled(i *instance) bool {
+	switch i.reason(ecsv1alpha1.ConditionDetached) {
+	case ecsv1alpha1.ReasonPending, ecsv1alpha1.ReasonDetaching:
+		return true
 	}
 	return false
+}
+
+// detachUnsettled reports whether some instance still waits for its detach outcome.
+func (run *run) detachUnsettled() bool {
+	return len(run.table.where(unsettled)) > 0
 }
