@@ -72,18 +72,19 @@ func (e *Emulator) describeInstances(c *call) (any, *apiError) {
 	if ids != nil {
 		candidates = sortedIDs(ids)
 	}
-	var matched []instanceJSON
+	// Only the page is rendered: a listing of a 10,000-instance fleet must not build 10,000
+	// answers to send ten.
+	var matched []*instance
 	for _, id := range candidates {
 		in := e.world.lookup(id, region)
 		if in == nil {
 			continue
 		}
 		in.settle(c.now)
-		st := in.statusAt(c.now)
-		if (status != "" && st != status) || (key != "" && in.keyPair != key) {
+		if (status != "" && in.statusAt(c.now) != status) || (key != "" && in.keyPair != key) {
 			continue
 		}
-		matched = append(matched, instanceToJSON(in, st))
+		matched = append(matched, in)
 	}
 
 	resp := &describeInstancesResponse{TotalCount: len(matched)}
@@ -102,7 +103,7 @@ func (e *Emulator) describeInstances(c *call) (any, *apiError) {
 		}
 		end := min(offset+size, len(matched))
 		if offset < end {
-			resp.Instances.Instance = matched[offset:end]
+			resp.Instances.Instance = renderInstances(matched[offset:end], c)
 		}
 		if end < len(matched) {
 			resp.NextToken = encodeNextToken(end)
@@ -117,13 +118,21 @@ func (e *Emulator) describeInstances(c *call) (any, *apiError) {
 		if aerr != nil {
 			return nil, aerr
 		}
-		resp.Instances.Instance = page(matched, number, size)
+		resp.Instances.Instance = renderInstances(page(matched, number, size), c)
 		resp.PageSize, resp.PageNumber = size, number
 	}
 	if resp.Instances.Instance == nil {
 		resp.Instances.Instance = []instanceJSON{}
 	}
 	return resp, nil
+}
+
+func renderInstances(ins []*instance, c *call) []instanceJSON {
+	out := make([]instanceJSON, len(ins))
+	for i, in := range ins {
+		out[i] = instanceToJSON(in, in.statusAt(c.now))
+	}
+	return out
 }
 
 func instanceToJSON(in *instance, status string) instanceJSON {
