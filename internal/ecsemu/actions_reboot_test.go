@@ -77,6 +77,7 @@ func TestRebootInstanceErrors(t *testing.T) {
 	c := newClient(t, ep, defaultClient())
 	_, err := c.RebootInstanceWithContext(ctx(t), &ecs.RebootInstanceRequest{InstanceId: dara.String("i-lin3")}, rt())
 	mustNoErr(t, err, "RebootInstance")
+	mustNoErr(t, e.SetLockReason("i-lin2", "financial"), "SetLockReason")
 
 	tests := []struct {
 		name   string
@@ -88,23 +89,30 @@ func TestRebootInstanceErrors(t *testing.T) {
 		{"already rebooting", &ecs.RebootInstanceRequest{InstanceId: dara.String("i-lin3")}, "IncorrectInstanceStatus", http.StatusForbidden},
 		{"missing", &ecs.RebootInstanceRequest{InstanceId: dara.String("i-missing")}, "InvalidInstanceId.NotFound", http.StatusNotFound},
 		{"locked", &ecs.RebootInstanceRequest{InstanceId: dara.String("i-locked")}, "InstanceLockedForSecurity", http.StatusForbidden},
+		{"in arrears", &ecs.RebootInstanceRequest{InstanceId: dara.String("i-lin2")}, "InstanceExpiredOrInArrears", http.StatusForbidden},
+		{"instance of another region", &ecs.RebootInstanceRequest{InstanceId: dara.String("i-bj")}, "", 0},
 		{"no id", &ecs.RebootInstanceRequest{}, "MissingParameter", http.StatusBadRequest},
 		{"dry run", &ecs.RebootInstanceRequest{InstanceId: dara.String("i-lin1"), DryRun: dara.Bool(true)}, "DryRunOperation", http.StatusBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := c.RebootInstanceWithContext(ctx(t), tt.req, rt())
+			if tt.code == "" {
+				// RebootInstance has no RegionId: the endpoint serves every region's instances.
+				mustNoErr(t, err, "RebootInstance")
+				return
+			}
 			sdkError(t, err, tt.code, tt.status)
 		})
 	}
 	s := e.Stats()
-	if s.Reboots["i-lin1"] != 0 || s.Reboots["i-lin3"] != 1 || s.Errors["IncorrectInstanceStatus"] != 2 || s.Calls["RebootInstance"] != 7 {
+	if s.Reboots["i-lin1"] != 0 || s.Reboots["i-lin3"] != 1 || s.Reboots["i-bj"] != 1 || s.Errors["IncorrectInstanceStatus"] != 2 || s.Calls["RebootInstance"] != 9 {
 		t.Errorf("stats = %+v", s)
 	}
 
 	_, err = c.RebootInstanceWithContext(ctx(t), &ecs.RebootInstanceRequest{InstanceId: dara.String("i-lin1"), ForceStop: dara.Bool(true)}, rt())
 	mustNoErr(t, err, "forced RebootInstance")
-	if s := e.Stats(); s.ForceReboots != 1 || s.Reboots["i-lin1"] != 1 || s.MaxConcurrentReboots != 2 {
+	if s := e.Stats(); s.ForceReboots != 1 || s.Reboots["i-lin1"] != 1 || s.MaxConcurrentReboots != 3 {
 		t.Errorf("after forced reboot: %+v", s)
 	}
 }
