@@ -81,3 +81,47 @@ run: manifests generate ## Run the manager against the current kubeconfig.
 
 $(GOLANGCI_LINT): hack/tools/go.mod hack/tools/go.sum
 	cd hack/tools && go build -o $(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+##@ Packaging
+
+# kustomize and helm are pinned in hack/tools/go.mod and built from the Go module proxy.
+KUSTOMIZE := $(BIN)/kustomize
+HELM := $(BIN)/helm
+CHART := charts/ecs-keypair-operator
+CRD_FILE := ecs.keypairs.dev_keypairdetachments.yaml
+RENDERED := $(BIN)/rendered
+
+.PHONY: kustomize-build
+kustomize-build: $(KUSTOMIZE) ## Build config/default and config/samples with the pinned kustomize into bin/rendered/.
+	@mkdir -p $(RENDERED)
+	$(KUSTOMIZE) build config/default > $(RENDERED)/default.yaml
+	$(KUSTOMIZE) build config/samples > $(RENDERED)/samples.yaml
+	@hack/check-packaging.sh kustomize $(RENDERED)/default.yaml $(RENDERED)/samples.yaml
+
+.PHONY: helm-crds
+helm-crds: manifests ## Copy the generated CRD and manager ClusterRole into the Helm chart.
+	cp config/crd/bases/$(CRD_FILE) $(CHART)/crds/$(CRD_FILE)
+	cp config/rbac/role.yaml $(CHART)/files/manager-role.yaml
+
+.PHONY: helm-check
+helm-check: $(HELM) ## helm lint and helm template (default, Secret and RRSA values); fails if the chart's CRD or RBAC copy is stale.
+	@cmp -s config/crd/bases/$(CRD_FILE) $(CHART)/crds/$(CRD_FILE) && cmp -s config/rbac/role.yaml $(CHART)/files/manager-role.yaml || \
+	  { echo "The chart's copy of the CRD or of config/rbac/role.yaml is stale: run 'make helm-crds' and commit."; exit 1; }
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) --set credentials.rrsa.roleName=ecs-keypair-operator
+	@HELM=$(HELM) hack/check-packaging.sh helm $(CHART) $(RENDERED)
+
+.PHONY: package-check
+package-check: manifests kustomize-build helm-check ## kustomize build and the Helm checks, as CI runs them.
+
+$(KUSTOMIZE): hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && go build -o $(KUSTOMIZE) sigs.k8s.io/kustomize/kustomize/v5
+
+# helm's version and its default Kubernetes version come from ldflags, as its own Makefile sets them.
+$(HELM): hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && v=$$(go list -m -f '{{.Version}}' helm.sh/helm/v3) && \
+	  minor=$$(go list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2) && \
+	  go build -o $(HELM) -ldflags "-X helm.sh/helm/v3/internal/version.version=$$v \
+	    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$$minor \
+	    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$$minor" \
+	  helm.sh/helm/v3/cmd/helm
