@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -200,4 +202,13 @@ func countReasons(obj *ecsv1alpha1.KeyPairDetachment, t string) map[string]int {
 		out[r]++
 	}
 	return out
+}
+
+// startProxy serves server on a free loopback port until the spec ends and returns its URL.
+func startProxy(server *http.Server) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	go func() { _ = server.Serve(ln) }()
+	DeferCleanup(server.Close)
+	return "http://" + ln.Addr().String()
 }

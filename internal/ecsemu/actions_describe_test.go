@@ -88,8 +88,8 @@ func TestDescribeInstancesFields(t *testing.T) {
 		tea.StringValue(win.KeyPairName) != testKey || tea.StringValue(win.RegionId) != testRegion {
 		t.Errorf("i-win = %v", win)
 	}
-	if got := tea.StringValue(win.StartTime); got != "2026-03-04T05:06Z" {
-		t.Errorf("StartTime = %q, want minute precision 2026-03-04T05:06Z", got)
+	if got := tea.StringValue(win.StartTime); got != "2026-03-03T05:06Z" {
+		t.Errorf("StartTime = %q, want minute precision 2026-03-03T05:06Z (booted a day before the emulator started)", got)
 	}
 	if locks := byID["i-locked"].OperationLocks.LockReason; len(locks) != 1 || tea.StringValue(locks[0].LockReason) != "security" {
 		t.Errorf("i-locked OperationLocks = %v", byID["i-locked"].OperationLocks)

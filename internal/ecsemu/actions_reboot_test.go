@@ -60,7 +60,7 @@ func TestRebootLifecycleWithFakeClock(t *testing.T) {
 		}
 	}
 	after := tea.StringValue(describeOne(t, c, "i-lin1").StartTime)
-	if before != "2026-05-06T10:00Z" || after != "2026-05-06T10:01Z" {
+	if before != "2026-05-05T10:00Z" || after != "2026-05-06T10:01Z" {
 		t.Errorf("StartTime before/after reboot = %s/%s", before, after)
 	}
 	if in, _ := e.Instance("i-lin1"); !in.StartTime.Equal(fixedStart.Add(DefaultStopping + DefaultStarting)) {

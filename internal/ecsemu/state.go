@@ -89,6 +89,11 @@ var knownRegions = []string{
 	"na-south-1",
 }
 
+// bootedBefore is how long before the emulator starts its fleet was booted. Real fleets have
+// run for a while; an instance "started" in the very minute of a reboot request would make
+// StartTime (minute precision) useless as evidence of that reboot.
+const bootedBefore = 24 * time.Hour
+
 func newWorld(f Fleet, now time.Time) *world {
 	w := &world{
 		instances: make(map[string]*instance, len(f.Instances)),
@@ -106,7 +111,7 @@ func newWorld(f Fleet, now time.Time) *world {
 		w.addInstance(&instance{
 			id: s.InstanceID, region: s.RegionID,
 			osType: orDefault(s.OSType, OSLinux), status: orDefault(s.Status, StatusRunning),
-			keyPair: s.KeyPairName, startTime: now, lockReason: s.LockReason, hang: s.RebootHang,
+			keyPair: s.KeyPairName, startTime: now.Add(-bootedBefore), lockReason: s.LockReason, hang: s.RebootHang,
 		}, now)
 	}
 	for _, g := range f.Generate {
@@ -115,7 +120,7 @@ func newWorld(f Fleet, now time.Time) *world {
 			w.addInstance(&instance{
 				id: generatedID(g.Prefix, width, n), region: g.RegionID,
 				osType: orDefault(g.OSType, OSLinux), status: orDefault(g.Status, StatusRunning),
-				keyPair: g.KeyPairName, startTime: now,
+				keyPair: g.KeyPairName, startTime: now.Add(-bootedBefore),
 			}, now)
 		}
 	}
