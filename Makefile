@@ -68,6 +68,14 @@ test: manifests generate ## Run every test, envtest suites included, with the ra
 bench: ## Run the benchmarks and print their figures.
 	@$(WITH_ASSETS) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
 
+##@ Demo
+
+.PHONY: demo
+demo: ## Run the demo: apiserver+etcd, ECS emulator, operator, live table (1st run ~11 min). ARGS=--exit-when-done
+	@if [ -z "$${KUBEBUILDER_ASSETS:-}" ]; then echo "make demo: getting kube-apiserver and etcd with hack/envtest-assets.sh; the first build takes ~11 minutes on 2 cores, later runs reuse them"; fi
+	@$(WITH_ASSETS) echo "make demo: building cmd/demo (a minute or two the first time)"; \
+	go build -o $(BIN)/kpd-demo ./cmd/demo && exec $(BIN)/kpd-demo $(ARGS)
+
 ##@ Build
 
 .PHONY: build

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+)
+
+// reasonMeaning explains per-instance reasons in the words of a user looking at the outcome.
+var reasonMeaning = map[string]string{
+	"Detached/" + ecsv1alpha1.ReasonDetached:         "the operator took the key off",
+	"Detached/" + ecsv1alpha1.ReasonNotAttached:      "the key was not on them; nothing to do",
+	"Detached/" + ecsv1alpha1.ReasonWindowsInstance:  "Windows: key pairs are Linux-only; remove from spec",
+	"Detached/" + ecsv1alpha1.ReasonKeyPairMismatch:  "another key pair on them, left alone; remove from spec",
+	"Detached/" + ecsv1alpha1.ReasonInstanceNotFound: "not in the region (released? typo?); remove from spec",
+	"Detached/" + ecsv1alpha1.ReasonInstanceLocked:   "ECS holds an operation lock on them; retried at the next resync",
+	"Detached/" + ecsv1alpha1.ReasonDetachFailed:     "ECS refused the detach; the message carries the code",
+	"Rebooted/" + ecsv1alpha1.ReasonRebooted:         "rebooted, Running again: the change is in effect",
+	"Rebooted/" + ecsv1alpha1.ReasonInstanceStopped:  "stopped: takes effect at their next start; never started",
+	"Rebooted/" + ecsv1alpha1.ReasonNotRequired:      "nothing detached from them, so no reboot",
+	"Rebooted/" + ecsv1alpha1.ReasonRebootFailed:     "reboot failed or exceeded spec.reboot.timeout",
+	"Rebooted/" + ecsv1alpha1.ReasonRolloutHalted:    "held back: more than spec.reboot.maxFailures failed",
+	"Rebooted/" + ecsv1alpha1.ReasonRebootRequested:  "reboot requested",
+	"Rebooted/" + ecsv1alpha1.ReasonRebooting:        "rebooting",
+	"Detached/" + ecsv1alpha1.ReasonPending:          "not tried yet",
+	"Rebooted/" + ecsv1alpha1.ReasonPending:          "waiting for a reboot slot",
+	"Detached/" + ecsv1alpha1.ReasonDetaching:        "detach requested",
+}
+
+// reasonGroup is the instances of one object that share a condition's status and reason.
+type reasonGroup struct {
+	condition string
+	status    metav1.ConditionStatus
+	reason    string
+	ids       []string
+}
+
+// breakdown groups an object's instances by the reasons of their Detached and Rebooted
+// conditions: True first, then Unknown, then False; larger groups first.
+func breakdown(obj *ecsv1alpha1.KeyPairDetachment) []reasonGroup {
+	byKey := map[string]*reasonGroup{}
+	for _, in := range obj.Status.Instances {
+		for _, t := range []string{ecsv1alpha1.ConditionDetached, ecsv1alpha1.ConditionRebooted} {
+			c := meta.FindStatusCondition(in.Conditions, t)
+			if c == nil {
+				continue
+			}
+			key := t + "/" + string(c.Status) + "/" + c.Reason
+			g := byKey[key]
+			if g == nil {
+				g = &reasonGroup{condition: t, status: c.Status, reason: c.Reason}
+				byKey[key] = g
+			}
+			g.ids = append(g.ids, in.InstanceID)
+		}
+	}
+	order := map[metav1.ConditionStatus]int{metav1.ConditionTrue: 0, metav1.ConditionUnknown: 1, metav1.ConditionFalse: 2}
+	groups := make([]reasonGroup, 0, len(byKey))
+	for _, g := range byKey {
+		groups = append(groups, *g)
+	}
+	slices.SortFunc(groups, func(a, b reasonGroup) int {
+		return cmp.Or(cmp.Compare(a.condition, b.condition), cmp.Compare(order[a.status], order[b.status]),
+			cmp.Compare(len(b.ids), len(a.ids)), cmp.Compare(a.reason, b.reason))
+	})
+	return groups
+}
+
+// printOutcome tells, per object, how it ended and why, instance reason by instance reason.
+func printOutcome(out io.Writer, objs []*ecsv1alpha1.KeyPairDetachment) {
+	for _, obj := range objs {
+		r := rowOf(obj)
+		printf(out, "\n%s/%s: Ready=%s\n", obj.Namespace, obj.Name, r.readyText())
+		if r.ready != nil {
+			printf(out, "  %s\n", r.ready.Message)
+		}
+		for _, g := range breakdown(obj) {
+			printf(out, "  %-16s %-17s %4d  %-58s %s\n", g.condition+"="+string(g.status), g.reason, len(g.ids),
+				cmp.Or(reasonMeaning[g.condition+"/"+g.reason], "see status.instances"), examples(g.ids, 2))
+		}
+	}
+}
+
+func examples(ids []string, n int) string {
+	if len(ids) <= n {
+		return strings.Join(ids, ", ")
+	}
+	return strings.Join(ids[:n], ", ") + ", …"
+}
+
+// writeFixedManifest writes obj with only the instances that did not fail to detach: what a
+// human would apply after looking at the failures. It returns the number of IDs it dropped.
+func writeFixedManifest(path string, obj *ecsv1alpha1.KeyPairDetachment) (int, error) {
+	failed := map[string]bool{}
+	for _, in := range obj.Status.Instances {
+		if meta.IsStatusConditionFalse(in.Conditions, ecsv1alpha1.ConditionDetached) {
+			failed[in.InstanceID] = true
+		}
+	}
+	spec := *obj.Spec.DeepCopy()
+	spec.InstanceIDs = slices.DeleteFunc(spec.InstanceIDs, func(id string) bool { return failed[id] })
+	data, err := yaml.Marshal(map[string]any{
+		"apiVersion": ecsv1alpha1.GroupVersion.String(), "kind": "KeyPairDetachment",
+		"metadata": map[string]string{"name": obj.Name, "namespace": obj.Namespace},
+		"spec":     spec,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("render the fixed %s: %w", obj.Name, err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return 0, fmt.Errorf("write %s: %w", path, err)
+	}
+	return len(failed), nil
+}
