@@ -42,6 +42,7 @@ var _ = Describe("Detaching a key pair", func() {
 		final := eventuallyCondition(obj, ecsv1alpha1.ConditionReady, "False/PartiallyFailed", time.Minute)
 		Expect(objectCondition(final, ecsv1alpha1.ConditionStalled)).To(Equal("True/PartiallyFailed"))
 		Expect(objectCondition(final, ecsv1alpha1.ConditionDetached)).To(Equal("False/PartiallyFailed"))
+		expectGitOpsHealth(final, "Degraded", "Failed")
 		Expect(countReasons(final, ecsv1alpha1.ConditionDetached)).To(Equal(map[string]int{
 			ecsv1alpha1.ReasonDetached:         70,
 			ecsv1alpha1.ReasonNotAttached:      15,
@@ -80,6 +81,7 @@ var _ = Describe("Detaching at scale and under stress", func() {
 
 		final := eventuallyCondition(obj, ecsv1alpha1.ConditionReady, "True/Ready", 2*time.Minute)
 		Expect(final.Status.Summary).To(Equal(ecsv1alpha1.Summary{Total: 1000, Detached: 1000}))
+		expectGitOpsHealth(final, "Healthy", "Current")
 		stats := emu.Stats()
 		Expect(stats.Calls["DetachKeyPair"]).To(Equal(20))
 		passes := stats.Calls["DescribeKeyPairs"]
@@ -129,6 +131,7 @@ var _ = Describe("Object-level problems", func() {
 		Expect(ready.Message).NotTo(ContainSubstring("wrong-secret"))
 		Expect(countReasons(failing, ecsv1alpha1.ConditionDetached)).To(Equal(map[string]int{ecsv1alpha1.ReasonPending: 5}))
 		Expect(failing.Status.Summary.Failed).To(BeZero())
+		expectGitOpsHealth(failing, "Degraded", "Failed")
 
 		// The backoff bounds the calls a broken Secret costs: over 20 seconds of failures the
 		// exponential backoff (0.5 s doubling, capped at a minute) allows about 7 attempts.
@@ -180,6 +183,7 @@ var _ = Describe("Object-level problems", func() {
 		final := eventuallyCondition(obj, ecsv1alpha1.ConditionReady, "False/Suspended", time.Minute)
 		Expect(objectCondition(final, ecsv1alpha1.ConditionStalled)).To(Equal("False/Progressing"))
 		Expect(emu.Stats().Calls).To(BeEmpty())
+		expectGitOpsHealth(final, "Suspended", "InProgress")
 
 		final.Spec.Suspend = false
 		Expect(k8sClient.Update(suiteCtx, final)).To(Succeed())

@@ -104,7 +104,7 @@ func startManager(o managerOptions) (stop func()) {
 		},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	var c client.Client = mgr.GetClient()
+	c := mgr.GetClient()
 	if o.wrapClient != nil {
 		c = o.wrapClient(c)
 	}

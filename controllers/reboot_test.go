@@ -87,9 +87,14 @@ var _ = Describe("The reboot phase", func() {
 		withReboot(obj, 10, 0, time.Minute)
 		Expect(k8sClient.Create(suiteCtx, obj)).To(Succeed())
 
-		for _, threshold := range []int{10, 30, 50} {
+		for n, threshold := range []int{10, 30, 50} {
 			Eventually(func() int { return len(emu.Stats().Reboots) }, 2*time.Minute, 20*time.Millisecond).
 				Should(BeNumerically(">=", threshold))
+			if n == 0 {
+				midway := fetch(obj)
+				Expect(objectCondition(midway, ecsv1alpha1.ConditionReady)).To(Equal("False/InProgress"))
+				expectGitOpsHealth(midway, "Progressing", "InProgress")
+			}
 			stop()
 			stop = startManager(opts)
 		}
@@ -164,6 +169,7 @@ var _ = Describe("The reboot phase", func() {
 
 		halted := eventuallyCondition(obj, ecsv1alpha1.ConditionReady, "False/RolloutHalted", 2*time.Minute)
 		Expect(objectCondition(halted, ecsv1alpha1.ConditionStalled)).To(Equal("True/RolloutHalted"))
+		expectGitOpsHealth(halted, "Degraded", "Failed")
 		reasons := countReasons(halted, ecsv1alpha1.ConditionRebooted)
 		Expect(reasons[ecsv1alpha1.ReasonRebootFailed]).To(Equal(1))
 		Expect(reasons[ecsv1alpha1.ReasonRolloutHalted]).To(Equal(8 - 1 - reasons[ecsv1alpha1.ReasonRebooted]))

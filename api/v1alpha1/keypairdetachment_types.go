@@ -166,7 +166,3 @@ type KeyPairDetachmentList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []KeyPairDetachment `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&KeyPairDetachment{}, &KeyPairDetachmentList{})
-}
