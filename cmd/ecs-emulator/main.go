@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -52,7 +53,10 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "listening on %s\n", url)
+	// Callers wait for this line; an emulator that cannot announce itself is of no use to them.
+	if _, err := fmt.Fprintf(stdout, "listening on %s\n", url); err != nil {
+		return errors.Join(fmt.Errorf("announce readiness: %w", err), stop())
+	}
 	<-ctx.Done()
 	return stop()
 }

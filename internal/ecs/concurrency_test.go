@@ -52,7 +52,7 @@ func TestConcurrentClients(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := srv.count(""); n != 240 {
+	if n := srv.total(); n != 240 {
 		t.Errorf("%d requests, want 240", n)
 	}
 }

@@ -127,7 +127,7 @@ func TestForRegionWithoutIdentityFailsClosed(t *testing.T) {
 	if _, err := f.ForRegion(context.Background(), "cn-hangzhou", nil); Classify(err) != ClassCredentials {
 		t.Errorf("half RRSA: %v", err)
 	}
-	if n := srv.count(""); n != 0 {
+	if n := srv.total(); n != 0 {
 		t.Errorf("%d requests reached ECS", n)
 	}
 }

@@ -64,8 +64,7 @@ func TestClassifyCodeDefaults(t *testing.T) {
 }
 
 func TestClassifyNonSDKErrors(t *testing.T) {
-	var syntaxErr error
-	syntaxErr = json.Unmarshal([]byte("<html>502 Bad Gateway</html>"), new(any))
+	syntaxErr := json.Unmarshal([]byte("<html>502 Bad Gateway</html>"), new(any))
 	cases := []struct {
 		name string
 		err  error

@@ -19,7 +19,8 @@ const (
 var (
 	callsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ecs_keypair_operator_ecs_calls_total",
-		Help: "ECS API calls by action and result: OK, the ECS error code, or NetworkError when ECS gave no answer. Per-instance failures inside a successful batch call count as OK.",
+		Help: "ECS API calls by action and result: OK, the ECS error code, or NetworkError when ECS gave no answer. " +
+			"Per-instance failures inside a successful batch call count as OK.",
 	}, []string{"action", "code"})
 	callDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "ecs_keypair_operator_ecs_call_duration_seconds",

@@ -22,8 +22,8 @@ func TestMetrics(t *testing.T) {
 		return 200, `{"RequestId":"R","Instances":{"Instance":[]}}`
 	})
 	// Two factories: registration must happen once and not panic.
-	_ = srv.client(t, FactoryOptions{}, "cn-hangzhou")
-	c := srv.client(t, FactoryOptions{}, "cn-hangzhou")
+	_ = srv.client(t, FactoryOptions{})
+	c := srv.client(t, FactoryOptions{})
 
 	before := callCount(actionDescribeInstances, metricCodeOK)
 	if _, err := c.DescribeInstances(context.Background(), []string{"i-a"}); err != nil {

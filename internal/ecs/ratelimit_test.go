@@ -66,7 +66,7 @@ func TestRateLimitSharedAcrossClients(t *testing.T) {
 	if err := call(client("cn-hangzhou", credsB)); err != nil {
 		t.Errorf("other identity: %v", err)
 	}
-	if n := srv.count(""); n != 3 {
+	if n := srv.total(); n != 3 {
 		t.Errorf("%d requests reached ECS, want 3", n)
 	}
 }

@@ -22,7 +22,7 @@ func TestDescribeInstancesPaging(t *testing.T) {
 			{"InstanceId":"i-b","Status":"Starting","OSType":"linux","KeyPairName":"other"},
 			{"InstanceId":"i-not-asked","Status":"Running","OSType":"linux","KeyPairName":"kp1"}]}}`
 	})
-	c := srv.client(t, FactoryOptions{}, "cn-hangzhou")
+	c := srv.client(t, FactoryOptions{})
 	got, err := c.DescribeInstances(context.Background(), []string{"i-a", "i-w", "i-b", "i-missing"})
 	if err != nil {
 		t.Fatal(err)
@@ -55,11 +55,11 @@ func TestDescribeInstancesRepeatedTokenStops(t *testing.T) {
 	srv := newFakeECS(t, func(string, url.Values) (int, string) {
 		return 200, `{"RequestId":"R","NextToken":"same","Instances":{"Instance":[]}}`
 	})
-	c := srv.client(t, FactoryOptions{}, "cn-hangzhou")
+	c := srv.client(t, FactoryOptions{})
 	if _, err := c.DescribeInstances(context.Background(), []string{"i-a"}); err == nil {
 		t.Fatal("no error for a repeated NextToken")
 	}
-	if n := srv.count(""); n != 2 {
+	if n := srv.total(); n != 2 {
 		t.Errorf("%d requests, want 2", n)
 	}
 }
@@ -76,7 +76,7 @@ func TestKeyPairExists(t *testing.T) {
 		}
 		return 200, `{"RequestId":"K4","TotalCount":0,"PageNumber":1,"PageSize":50,"KeyPairs":{"KeyPair":[]}}`
 	})
-	c := srv.client(t, FactoryOptions{}, "cn-hangzhou")
+	c := srv.client(t, FactoryOptions{})
 	for name, want := range map[string]bool{"kp1": true, "kp*": false, "gone": false, "nothing": false} {
 		got, err := c.KeyPairExists(context.Background(), name)
 		if err != nil || got != want {
@@ -94,7 +94,7 @@ func TestDetachKeyPairPartialFailure(t *testing.T) {
 			{"InstanceId":"i-bool","Success":true,"Code":200},
 			{"InstanceId":"i-stranger","Success":"true","Code":"200"}]}}`
 	})
-	c := srv.client(t, FactoryOptions{}, "cn-hangzhou")
+	c := srv.client(t, FactoryOptions{})
 	ids := []string{"i-bp1a", "i-bp1w", "i-gone", "i-bool"}
 	got, err := c.DetachKeyPair(context.Background(), "kp1", ids)
 	if err != nil {
@@ -125,7 +125,7 @@ func TestRebootInstancesPerInstance(t *testing.T) {
 			{"InstanceId":"i-s","Code":"IncorrectInstanceStatus","Message":"The current status of the resource does not support this operation.","PreviousStatus":"Stopped","CurrentStatus":"Stopped"},
 			{"InstanceId":"i-e","Code":"","PreviousStatus":"Running","CurrentStatus":"Stopping"}]}}`
 	})
-	c := srv.client(t, FactoryOptions{}, "cn-hangzhou")
+	c := srv.client(t, FactoryOptions{})
 	got, err := c.RebootInstances(context.Background(), []string{"i-a", "i-s", "i-e", "i-x"}, true)
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestErrorAnswers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newFakeECS(t, func(string, url.Values) (int, string) { return tc.status, tc.body })
-			c := srv.client(t, FactoryOptions{}, "cn-hangzhou")
+			c := srv.client(t, FactoryOptions{})
 			before := callCount(actionDetachKeyPair, metricLabel(tc.code))
 			_, err := c.DetachKeyPair(context.Background(), "kp1", []string{"i-a"})
 			if err == nil {
@@ -213,14 +213,14 @@ func metricLabel(code string) string {
 
 func TestTransportFailuresAreRetryable(t *testing.T) {
 	hang := newFakeECS(t, func(string, url.Values) (int, string) { return 0, "" })
-	c := hang.client(t, FactoryOptions{CallTimeout: 100 * time.Millisecond}, "cn-hangzhou")
+	c := hang.client(t, FactoryOptions{CallTimeout: 100 * time.Millisecond})
 	_, err := c.DescribeInstances(context.Background(), []string{"i-a"})
 	if err == nil || Classify(err) != ClassRetryable || ErrorCode(err) != "" {
 		t.Errorf("timeout: %v (class %v)", err, Classify(err))
 	}
 
 	gone := newFakeECS(t, nil)
-	c = gone.client(t, FactoryOptions{}, "cn-hangzhou")
+	c = gone.client(t, FactoryOptions{})
 	gone.srv.Close()
 	_, err = c.DescribeInstances(context.Background(), []string{"i-a"})
 	if err == nil || Classify(err) != ClassRetryable {
@@ -232,7 +232,7 @@ func TestTransportFailuresAreRetryable(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = newFakeECS(t, nil).client(t, FactoryOptions{}, "cn-hangzhou").DescribeInstances(ctx, []string{"i-a"})
+	_, err = newFakeECS(t, nil).client(t, FactoryOptions{}).DescribeInstances(ctx, []string{"i-a"})
 	if !errors.Is(err, context.Canceled) || Classify(err) != ClassRetryable {
 		t.Errorf("canceled: %v", err)
 	}
@@ -240,7 +240,7 @@ func TestTransportFailuresAreRetryable(t *testing.T) {
 
 func TestOversizedBatchesRejectedLocally(t *testing.T) {
 	srv := newFakeECS(t, nil)
-	c := srv.client(t, FactoryOptions{}, "cn-hangzhou")
+	c := srv.client(t, FactoryOptions{})
 	ctx := context.Background()
 	ids := func(n int) []string {
 		out := make([]string, n)
@@ -249,7 +249,7 @@ func TestOversizedBatchesRejectedLocally(t *testing.T) {
 		}
 		return out
 	}
-	var errs []error
+	errs := make([]error, 0, 3)
 	_, err := c.DescribeInstances(ctx, ids(MaxDescribeIDs+1))
 	errs = append(errs, err)
 	_, err = c.DetachKeyPair(ctx, "kp1", ids(MaxDetachIDs+1))
@@ -265,7 +265,7 @@ func TestOversizedBatchesRejectedLocally(t *testing.T) {
 	if _, err := c.DetachKeyPair(ctx, "kp1", nil); err != nil {
 		t.Error(err)
 	}
-	if n := srv.count(""); n != 0 {
+	if n := srv.total(); n != 0 {
 		t.Errorf("%d requests reached ECS", n)
 	}
 	// The limits themselves pass.

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // startTimeLayout is ECS's minute-precision timestamp (StartTime, CreationTime).
@@ -51,80 +52,119 @@ type lockReason struct {
 func (e *Emulator) describeInstances(c *call) (any, *apiError) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	region, aerr := e.world.regionParam(c.params)
+	f, aerr := e.world.parseInstanceFilter(c.params)
 	if aerr != nil {
 		return nil, aerr
 	}
-	ids, aerr := idList(c.params, "InstanceIds")
-	if aerr != nil {
-		return nil, aerr
-	}
-	if len(ids) > 100 {
-		return nil, errInvalidInstanceIDs()
-	}
-	status := c.params["Status"]
-	if status != "" && !validStatuses[status] {
-		return nil, errInvalidParameter("Status")
-	}
-	key := c.params["KeyPairName"]
-
-	candidates := e.world.order
-	if ids != nil {
-		candidates = sortedIDs(ids)
-	}
-	// Only the page is rendered: a listing of a 10,000-instance fleet must not build 10,000
-	// answers to send ten.
-	var matched []*instance
-	for _, id := range candidates {
-		in := e.world.lookup(id, region)
-		if in == nil {
-			continue
-		}
-		in.settle(c.now)
-		if (status != "" && in.statusAt(c.now) != status) || (key != "" && in.keyPair != key) {
-			continue
-		}
-		matched = append(matched, in)
-	}
+	matched := e.world.matchInstances(f, c.now)
 
 	resp := &describeInstancesResponse{TotalCount: len(matched)}
-	_, tokenMode := c.params["MaxResults"]
-	if c.params["NextToken"] != "" {
-		tokenMode = true
-	}
-	if tokenMode {
-		size, aerr := intParam(c.params, "MaxResults", 10, 1, 100)
-		if aerr != nil {
-			return nil, aerr
-		}
-		offset, aerr := decodeNextToken(c.params["NextToken"])
-		if aerr != nil {
-			return nil, aerr
-		}
-		end := min(offset+size, len(matched))
-		if offset < end {
-			resp.Instances.Instance = renderInstances(matched[offset:end], c)
-		}
-		if end < len(matched) {
-			resp.NextToken = encodeNextToken(end)
-		}
-		resp.PageSize, resp.PageNumber = size, offset/size+1
+	if usesNextToken(c.params) {
+		aerr = fillTokenPage(resp, matched, c)
 	} else {
-		number, aerr := intParam(c.params, "PageNumber", 1, 1, 1<<30)
-		if aerr != nil {
-			return nil, aerr
-		}
-		size, aerr := intParam(c.params, "PageSize", 10, 1, 100)
-		if aerr != nil {
-			return nil, aerr
-		}
-		resp.Instances.Instance = renderInstances(page(matched, number, size), c)
-		resp.PageSize, resp.PageNumber = size, number
+		aerr = fillNumberedPage(resp, matched, c)
+	}
+	if aerr != nil {
+		return nil, aerr
 	}
 	if resp.Instances.Instance == nil {
 		resp.Instances.Instance = []instanceJSON{}
 	}
 	return resp, nil
+}
+
+// instanceFilter is what a DescribeInstances request selects by; empty fields select all.
+type instanceFilter struct {
+	region string
+	ids    []string // nil: every instance in the region
+	status string
+	key    string
+}
+
+// parseInstanceFilter validates DescribeInstances' filter parameters; call it with e.mu held.
+func (w *world) parseInstanceFilter(params map[string]string) (instanceFilter, *apiError) {
+	region, aerr := w.regionParam(params)
+	if aerr != nil {
+		return instanceFilter{}, aerr
+	}
+	ids, aerr := idList(params, "InstanceIds")
+	if aerr != nil {
+		return instanceFilter{}, aerr
+	}
+	if len(ids) > 100 {
+		return instanceFilter{}, errInvalidInstanceIDs()
+	}
+	status := params["Status"]
+	if status != "" && !validStatuses[status] {
+		return instanceFilter{}, errInvalidParameter("Status")
+	}
+	return instanceFilter{region: region, ids: ids, status: status, key: params["KeyPairName"]}, nil
+}
+
+// matchInstances settles and returns the instances f selects, in listing order; call it with
+// e.mu held. Only the page is rendered later: a listing of a 10,000-instance fleet must not
+// build 10,000 answers to send ten.
+func (w *world) matchInstances(f instanceFilter, now time.Time) []*instance {
+	candidates := w.order
+	if f.ids != nil {
+		candidates = sortedIDs(f.ids)
+	}
+	var matched []*instance
+	for _, id := range candidates {
+		in := w.lookup(id, f.region)
+		if in == nil {
+			continue
+		}
+		in.settle(now)
+		if (f.status != "" && in.statusAt(now) != f.status) || (f.key != "" && in.keyPair != f.key) {
+			continue
+		}
+		matched = append(matched, in)
+	}
+	return matched
+}
+
+// usesNextToken tells whether a DescribeInstances request pages by MaxResults/NextToken rather
+// than by PageNumber/PageSize.
+func usesNextToken(params map[string]string) bool {
+	_, tokenMode := params["MaxResults"]
+	return tokenMode || params["NextToken"] != ""
+}
+
+// fillTokenPage renders the page of matched that MaxResults and NextToken select.
+func fillTokenPage(resp *describeInstancesResponse, matched []*instance, c *call) *apiError {
+	size, aerr := positiveIntParam(c.params, "MaxResults", 10, 100)
+	if aerr != nil {
+		return aerr
+	}
+	offset, aerr := decodeNextToken(c.params["NextToken"])
+	if aerr != nil {
+		return aerr
+	}
+	end := min(offset+size, len(matched))
+	if offset < end {
+		resp.Instances.Instance = renderInstances(matched[offset:end], c)
+	}
+	if end < len(matched) {
+		resp.NextToken = encodeNextToken(end)
+	}
+	resp.PageSize, resp.PageNumber = size, offset/size+1
+	return nil
+}
+
+// fillNumberedPage renders the page of matched that PageNumber and PageSize select.
+func fillNumberedPage(resp *describeInstancesResponse, matched []*instance, c *call) *apiError {
+	number, aerr := positiveIntParam(c.params, "PageNumber", 1, 1<<30)
+	if aerr != nil {
+		return aerr
+	}
+	size, aerr := positiveIntParam(c.params, "PageSize", 10, 100)
+	if aerr != nil {
+		return aerr
+	}
+	resp.Instances.Instance = renderInstances(page(matched, number, size), c)
+	resp.PageSize, resp.PageNumber = size, number
+	return nil
 }
 
 func renderInstances(ins []*instance, c *call) []instanceJSON {
@@ -201,11 +241,11 @@ func (e *Emulator) describeInstanceStatus(c *call) (any, *apiError) {
 	if len(ids) > 100 {
 		return nil, errTooManyInstanceIDs()
 	}
-	number, aerr := intParam(c.params, "PageNumber", 1, 1, 1<<30)
+	number, aerr := positiveIntParam(c.params, "PageNumber", 1, 1<<30)
 	if aerr != nil {
 		return nil, aerr
 	}
-	size, aerr := intParam(c.params, "PageSize", 10, 1, 50)
+	size, aerr := positiveIntParam(c.params, "PageSize", 10, 50)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -249,11 +289,11 @@ func (e *Emulator) describeKeyPairs(c *call) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	number, aerr := intParam(c.params, "PageNumber", 1, 1, 1<<30)
+	number, aerr := positiveIntParam(c.params, "PageNumber", 1, 1<<30)
 	if aerr != nil {
 		return nil, aerr
 	}
-	size, aerr := intParam(c.params, "PageSize", 10, 1, 50)
+	size, aerr := positiveIntParam(c.params, "PageSize", 10, 50)
 	if aerr != nil {
 		return nil, aerr
 	}

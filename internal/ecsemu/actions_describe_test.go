@@ -155,7 +155,7 @@ func TestDescribeInstancesErrors(t *testing.T) {
 		code   string
 		status int
 	}{
-		{"more than 100 IDs", &ecs.DescribeInstancesRequest{RegionId: dara.String(testRegion), InstanceIds: jsonIDs(genIDs("i-gen", 1, 101)...)}, "InvalidInstanceIds.ValueNotSupported", http.StatusBadRequest},
+		{"more than 100 IDs", &ecs.DescribeInstancesRequest{RegionId: dara.String(testRegion), InstanceIds: jsonIDs(genIDs(1, 101)...)}, "InvalidInstanceIds.ValueNotSupported", http.StatusBadRequest},
 		{"malformed IDs", &ecs.DescribeInstancesRequest{RegionId: dara.String(testRegion), InstanceIds: dara.String("i-lin1")}, "InvalidInstanceIds.ValueNotSupported", http.StatusBadRequest},
 		{"missing region", &ecs.DescribeInstancesRequest{}, "MissingParameter", http.StatusBadRequest},
 		{"unknown region", &ecs.DescribeInstancesRequest{RegionId: dara.String("cn-nowhere")}, "InvalidRegionId.NotFound", http.StatusNotFound},
@@ -178,7 +178,7 @@ func TestDescribeInstancesWith100IDs(t *testing.T) {
 	_, ep := startEmulator(t, testFleet())
 	c := newClient(t, ep, defaultClient())
 	resp, err := c.DescribeInstancesWithContext(ctx(t), &ecs.DescribeInstancesRequest{
-		RegionId: dara.String(testRegion), InstanceIds: jsonIDs(genIDs("i-gen", 1, 100)...), MaxResults: dara.Int32(100),
+		RegionId: dara.String(testRegion), InstanceIds: jsonIDs(genIDs(1, 100)...), MaxResults: dara.Int32(100),
 	}, rt())
 	mustNoErr(t, err, "DescribeInstances")
 	if n := len(resp.Body.Instances.Instance); n != 100 {
@@ -213,7 +213,7 @@ func TestDescribeInstanceStatus(t *testing.T) {
 	_, err = c.DescribeInstanceStatusWithContext(ctx(t), &ecs.DescribeInstanceStatusRequest{
 		RegionId: dara.String(testRegion), PageSize: dara.Int32(51),
 	}, rt())
-	sdkError(t, err, "InvalidParameter", http.StatusBadRequest)
+	wantSDKError(t, err, "InvalidParameter", http.StatusBadRequest)
 }
 
 func TestDescribeKeyPairs(t *testing.T) {
@@ -238,7 +238,7 @@ func TestDescribeKeyPairs(t *testing.T) {
 			}
 			resp, err := c.DescribeKeyPairsWithContext(ctx(t), req, rt())
 			mustNoErr(t, err, "DescribeKeyPairs")
-			var got []string
+			got := make([]string, 0, len(resp.Body.KeyPairs.KeyPair))
 			for _, kp := range resp.Body.KeyPairs.KeyPair {
 				got = append(got, tea.StringValue(kp.KeyPairName))
 				if tea.StringValue(kp.KeyPairFingerPrint) == "" || tea.StringValue(kp.CreationTime) == "" {
@@ -265,5 +265,5 @@ func TestDescribeKeyPairs(t *testing.T) {
 	}
 
 	_, err = c.DescribeKeyPairsWithContext(ctx(t), &ecs.DescribeKeyPairsRequest{}, rt())
-	sdkError(t, err, "MissingParameter", http.StatusBadRequest)
+	wantSDKError(t, err, "MissingParameter", http.StatusBadRequest)
 }

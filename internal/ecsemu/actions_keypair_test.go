@@ -106,7 +106,7 @@ func TestKeyPairCallErrors(t *testing.T) {
 		code   string
 		status int
 	}{
-		{"51 instances", &ecs.DetachKeyPairRequest{RegionId: dara.String(testRegion), KeyPairName: dara.String(testKey), InstanceIds: jsonIDs(genIDs("i-gen", 1, 51)...)}, "InstanceKeyPairLimitExceeded", http.StatusBadRequest},
+		{"51 instances", &ecs.DetachKeyPairRequest{RegionId: dara.String(testRegion), KeyPairName: dara.String(testKey), InstanceIds: jsonIDs(genIDs(1, 51)...)}, "InstanceKeyPairLimitExceeded", http.StatusBadRequest},
 		{"unknown key pair", &ecs.DetachKeyPairRequest{RegionId: dara.String(testRegion), KeyPairName: dara.String("NoSuchKey"), InstanceIds: jsonIDs("i-lin1")}, "InvalidKeyPairName.NotFound", http.StatusNotFound},
 		{"key pair of another region", &ecs.DetachKeyPairRequest{RegionId: dara.String(testRegion), KeyPairName: dara.String("BeijingKey"), InstanceIds: jsonIDs("i-lin1")}, "InvalidKeyPairName.NotFound", http.StatusNotFound},
 		{"no instances", &ecs.DetachKeyPairRequest{RegionId: dara.String(testRegion), KeyPairName: dara.String(testKey)}, "MissingParameter", http.StatusBadRequest},
@@ -115,18 +115,18 @@ func TestKeyPairCallErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run("detach "+tt.name, func(t *testing.T) {
 			_, err := c.DetachKeyPairWithContext(ctx(t), tt.req, rt())
-			sdkError(t, err, tt.code, tt.status)
+			wantSDKError(t, err, tt.code, tt.status)
 		})
 		t.Run("attach "+tt.name, func(t *testing.T) {
 			_, err := c.AttachKeyPairWithContext(ctx(t), &ecs.AttachKeyPairRequest{
 				RegionId: tt.req.RegionId, KeyPairName: tt.req.KeyPairName, InstanceIds: tt.req.InstanceIds,
 			}, rt())
-			sdkError(t, err, tt.code, tt.status)
+			wantSDKError(t, err, tt.code, tt.status)
 		})
 	}
 
 	resp, err := c.DetachKeyPairWithContext(ctx(t), &ecs.DetachKeyPairRequest{
-		RegionId: dara.String(testRegion), KeyPairName: dara.String(testKey), InstanceIds: jsonIDs(genIDs("i-gen", 1, 50)...),
+		RegionId: dara.String(testRegion), KeyPairName: dara.String(testKey), InstanceIds: jsonIDs(genIDs(1, 50)...),
 	}, rt())
 	mustNoErr(t, err, "DetachKeyPair of exactly 50")
 	if tea.StringValue(resp.Body.FailCount) != "0" || len(resp.Body.Results.Result) != 50 {

@@ -14,14 +14,15 @@ import (
 // StartTime that differs even at ECS's minute precision.
 var fixedStart = time.Date(2026, 5, 6, 10, 0, 58, 0, time.UTC)
 
-func describeOne(t *testing.T, c *ecs.Client, id string) *ecs.DescribeInstancesResponseBodyInstancesInstance {
+// describeLin1Instance describes i-lin1, the instance the reboot tests reboot.
+func describeLin1Instance(t *testing.T, c *ecs.Client) *ecs.DescribeInstancesResponseBodyInstancesInstance {
 	t.Helper()
 	resp, err := c.DescribeInstancesWithContext(ctx(t), &ecs.DescribeInstancesRequest{
-		RegionId: dara.String(testRegion), InstanceIds: jsonIDs(id),
+		RegionId: dara.String(testRegion), InstanceIds: jsonIDs("i-lin1"),
 	}, rt())
 	mustNoErr(t, err, "DescribeInstances")
 	if len(resp.Body.Instances.Instance) != 1 {
-		t.Fatalf("DescribeInstances(%s) returned %d instances", id, len(resp.Body.Instances.Instance))
+		t.Fatalf("DescribeInstances(i-lin1) returned %d instances", len(resp.Body.Instances.Instance))
 	}
 	return resp.Body.Instances.Instance[0]
 }
@@ -34,7 +35,7 @@ func TestRebootLifecycleWithFakeClock(t *testing.T) {
 		RegionId: dara.String(testRegion), KeyPairName: dara.String(testKey), InstanceIds: jsonIDs("i-lin1"),
 	}, rt())
 	mustNoErr(t, err, "DetachKeyPair")
-	before := tea.StringValue(describeOne(t, c, "i-lin1").StartTime)
+	before := tea.StringValue(describeLin1Instance(t, c).StartTime)
 
 	_, err = c.RebootInstanceWithContext(ctx(t), &ecs.RebootInstanceRequest{InstanceId: dara.String("i-lin1")}, rt())
 	mustNoErr(t, err, "RebootInstance")
@@ -52,14 +53,14 @@ func TestRebootLifecycleWithFakeClock(t *testing.T) {
 	}
 	for i, s := range steps {
 		clock.Advance(s.advance)
-		if got := tea.StringValue(describeOne(t, c, "i-lin1").Status); got != s.status {
+		if got := tea.StringValue(describeLin1Instance(t, c).Status); got != s.status {
 			t.Fatalf("step %d: status %s, want %s", i, got, s.status)
 		}
 		if in, _ := e.Instance("i-lin1"); in.PendingKeyChange != s.pending {
 			t.Fatalf("step %d: pendingKeyChange %v, want %v", i, in.PendingKeyChange, s.pending)
 		}
 	}
-	after := tea.StringValue(describeOne(t, c, "i-lin1").StartTime)
+	after := tea.StringValue(describeLin1Instance(t, c).StartTime)
 	if before != "2026-05-05T10:00Z" || after != "2026-05-06T10:01Z" {
 		t.Errorf("StartTime before/after reboot = %s/%s", before, after)
 	}
@@ -102,7 +103,7 @@ func TestRebootInstanceErrors(t *testing.T) {
 				mustNoErr(t, err, "RebootInstance")
 				return
 			}
-			sdkError(t, err, tt.code, tt.status)
+			wantSDKError(t, err, tt.code, tt.status)
 		})
 	}
 	s := e.Stats()
@@ -125,28 +126,28 @@ func TestRebootInstancesAllTogether(t *testing.T) {
 	_, err := c.RebootInstancesWithContext(ctx(t), &ecs.RebootInstancesRequest{
 		RegionId: region, InstanceId: stringPtrs([]string{"i-lin1", "i-stop", "i-lin2"}),
 	}, rt())
-	sdkError(t, err, "IncorrectInstanceStatus", http.StatusForbidden)
+	wantSDKError(t, err, "IncorrectInstanceStatus", http.StatusForbidden)
 	if s := e.Stats(); len(s.Reboots) != 0 {
 		t.Fatalf("AllTogether rebooted despite a bad instance: %v", s.Reboots)
 	}
 
 	_, err = c.RebootInstancesWithContext(ctx(t), &ecs.RebootInstancesRequest{
-		RegionId: region, InstanceId: stringPtrs(genIDs("i-gen", 1, 101)),
+		RegionId: region, InstanceId: stringPtrs(genIDs(1, 101)),
 	}, rt())
-	sdkError(t, err, "InvalidParameter.TooManyInstanceIds", http.StatusBadRequest)
+	wantSDKError(t, err, "InvalidParameter.TooManyInstanceIds", http.StatusBadRequest)
 
 	_, err = c.RebootInstancesWithContext(ctx(t), &ecs.RebootInstancesRequest{
-		RegionId: region, InstanceId: stringPtrs(genIDs("i-gen", 1, 100)), DryRun: dara.Bool(true),
+		RegionId: region, InstanceId: stringPtrs(genIDs(1, 100)), DryRun: dara.Bool(true),
 	}, rt())
-	sdkError(t, err, "DRYRUN.SUCCESS", http.StatusBadRequest)
+	wantSDKError(t, err, "DRYRUN.SUCCESS", http.StatusBadRequest)
 
 	_, err = c.RebootInstancesWithContext(ctx(t), &ecs.RebootInstancesRequest{
 		RegionId: region, InstanceId: stringPtrs([]string{"i-lin1"}), BatchOptimization: dara.String("Whatever"),
 	}, rt())
-	sdkError(t, err, "InvalidParameter", http.StatusBadRequest)
+	wantSDKError(t, err, "InvalidParameter", http.StatusBadRequest)
 
 	resp, err := c.RebootInstancesWithContext(ctx(t), &ecs.RebootInstancesRequest{
-		RegionId: region, InstanceId: stringPtrs(genIDs("i-gen", 1, 100)),
+		RegionId: region, InstanceId: stringPtrs(genIDs(1, 100)),
 		ForceReboot: dara.Bool(true), BatchOptimization: dara.String("AllTogether"),
 	}, rt())
 	mustNoErr(t, err, "RebootInstances")
@@ -236,7 +237,7 @@ func TestRebootLifecycleWithRealClock(t *testing.T) {
 	mustNoErr(t, err, "RebootInstance")
 	seen := map[string]bool{}
 	eventually(t, 5*time.Second, func() bool {
-		st := tea.StringValue(describeOne(t, c, "i-lin1").Status)
+		st := tea.StringValue(describeLin1Instance(t, c).Status)
 		seen[st] = true
 		return st == StatusRunning
 	})

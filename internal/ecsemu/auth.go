@@ -47,81 +47,125 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (*caller, *apiErro
 	if _, ok := params["Signature"]; ok {
 		return e.authenticateV2(r, params)
 	}
-	return nil, errIncompleteSignature("The request signature is missing: neither an ACS3 Authorization header nor a Signature parameter was sent.")
+	return nil, errIncompleteSignature("The request signature is missing: " +
+		"neither an ACS3 Authorization header nor a Signature parameter was sent.")
 }
 
 func (e *Emulator) authenticateV3(r *http.Request, body []byte, auth string, params map[string]string) (*caller, *apiError) {
+	a, aerr := parseACS3Authorization(auth)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := checkSignedHeaders(r, a.signed); aerr != nil {
+		return nil, aerr
+	}
+	account, aerr := e.checkV3Credentials(r, a.accessKey)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := verifyV3Signature(r, body, account, a); aerr != nil {
+		return nil, aerr
+	}
+	if !e.nonces.use(a.accessKey, r.Header.Get("x-acs-signature-nonce")) {
+		return nil, errNonceUsed()
+	}
+	return &caller{
+		accessKey: a.accessKey,
+		action:    r.Header.Get("x-acs-action"),
+		version:   r.Header.Get("x-acs-version"),
+		params:    params,
+	}, nil
+}
+
+// acs3Authorization is the content of an ACS3 Authorization header.
+type acs3Authorization struct {
+	accessKey  string
+	signedList string   // SignedHeaders as sent: lower-case names joined by ';'
+	signed     []string // signedList split
+	signature  string
+}
+
+// parseACS3Authorization reads "ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…".
+func parseACS3Authorization(auth string) (acs3Authorization, *apiError) {
 	algorithm, fields, _ := strings.Cut(auth, " ")
 	if algorithm != acs3Algorithm {
-		return nil, errIncompleteSignature("The signature algorithm " + algorithm + " is not supported.")
+		return acs3Authorization{}, errIncompleteSignature("The signature algorithm " + algorithm + " is not supported.")
 	}
 	parts := map[string]string{}
 	for _, f := range strings.Split(fields, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
 		parts[k] = v
 	}
-	accessKey, signedList, signature := parts["Credential"], parts["SignedHeaders"], parts["Signature"]
-	if accessKey == "" || signedList == "" || signature == "" {
-		return nil, errIncompleteSignature("The Authorization header lacks Credential, SignedHeaders or Signature.")
+	a := acs3Authorization{accessKey: parts["Credential"], signedList: parts["SignedHeaders"], signature: parts["Signature"]}
+	if a.accessKey == "" || a.signedList == "" || a.signature == "" {
+		return acs3Authorization{}, errIncompleteSignature("The Authorization header lacks Credential, SignedHeaders or Signature.")
 	}
-	signed := strings.Split(signedList, ";")
+	a.signed = strings.Split(a.signedList, ";")
+	return a, nil
+}
+
+// checkSignedHeaders requires every mandatory header to be present and signed, and every x-acs-*
+// header to be signed.
+func checkSignedHeaders(r *http.Request, signed []string) *apiError {
 	signedSet := make(map[string]bool, len(signed))
 	for _, h := range signed {
 		signedSet[h] = true
 	}
 	for _, h := range mandatoryV3Headers {
 		if !signedSet[h] || headerValue(r, h) == "" {
-			return nil, errIncompleteSignature("The header " + h + " is required and must be signed.")
+			return errIncompleteSignature("The header " + h + " is required and must be signed.")
 		}
 	}
 	// An x-acs-* header outside the signature could change the request's meaning unnoticed.
 	for name := range r.Header {
 		if lower := strings.ToLower(name); strings.HasPrefix(lower, "x-acs-") && !signedSet[lower] {
-			return nil, errIncompleteSignature("The header " + lower + " is not signed.")
+			return errIncompleteSignature("The header " + lower + " is not signed.")
 		}
 	}
+	return nil
+}
 
+// checkV3Credentials finds the signing account and checks the request's access key header,
+// security token and date against it.
+func (e *Emulator) checkV3Credentials(r *http.Request, accessKey string) (Account, *apiError) {
 	account, ok := e.accounts[accessKey]
 	if !ok {
-		return nil, errAccessKeyNotFound()
+		return Account{}, errAccessKeyNotFound()
 	}
 	if id := r.Header.Get("x-acs-accesskey-id"); id != "" && id != accessKey {
-		return nil, errSecurityTokenMismatch()
+		return Account{}, errSecurityTokenMismatch()
 	}
 	if aerr := checkToken(account, r.Header.Get("x-acs-security-token")); aerr != nil {
-		return nil, aerr
+		return Account{}, aerr
 	}
 	if aerr := checkDate(r.Header.Get("x-acs-date")); aerr != nil {
-		return nil, aerr
+		return Account{}, aerr
 	}
+	return account, nil
+}
 
+// verifyV3Signature checks the body against x-acs-content-sha256 and the signature against the
+// canonical request signed with the account's secret.
+func verifyV3Signature(r *http.Request, body []byte, account Account, a acs3Authorization) *apiError {
 	payloadHash := sha256.Sum256(body)
 	payloadHex := hex.EncodeToString(payloadHash[:])
 	if subtle.ConstantTimeCompare([]byte(payloadHex), []byte(strings.ToLower(r.Header.Get("x-acs-content-sha256")))) != 1 {
-		return nil, errSignatureDoesNotMatch()
+		return errSignatureDoesNotMatch()
 	}
 	var canon strings.Builder
 	canon.WriteString(r.Method + "\n" + canonicalPath(r) + "\n" + canonicalQuery(r.URL.Query()) + "\n")
-	for _, h := range signed {
+	for _, h := range a.signed {
 		canon.WriteString(h + ":" + headerValue(r, h) + "\n")
 	}
-	canon.WriteString("\n" + signedList + "\n" + payloadHex)
+	canon.WriteString("\n" + a.signedList + "\n" + payloadHex)
 	digest := sha256.Sum256([]byte(canon.String()))
 	mac := hmac.New(sha256.New, []byte(account.AccessKeySecret))
 	mac.Write([]byte(acs3Algorithm + "\n" + hex.EncodeToString(digest[:])))
 	want := hex.EncodeToString(mac.Sum(nil))
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(signature))) {
-		return nil, errSignatureDoesNotMatch()
+	if !hmac.Equal([]byte(want), []byte(strings.ToLower(a.signature))) {
+		return errSignatureDoesNotMatch()
 	}
-	if !e.nonces.use(accessKey, r.Header.Get("x-acs-signature-nonce")) {
-		return nil, errNonceUsed()
-	}
-	return &caller{
-		accessKey: accessKey,
-		action:    r.Header.Get("x-acs-action"),
-		version:   r.Header.Get("x-acs-version"),
-		params:    params,
-	}, nil
+	return nil
 }
 
 func (e *Emulator) authenticateV2(r *http.Request, params map[string]string) (*caller, *apiError) {

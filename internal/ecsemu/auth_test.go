@@ -53,7 +53,7 @@ func TestSignaturesAccepted(t *testing.T) {
 			_, err = c.RebootInstancesWithContext(ctx(t), &ecs.RebootInstancesRequest{
 				RegionId: dara.String(testRegion), InstanceId: stringPtrs([]string{"i-gen001", "i-gen002"}), DryRun: dara.Bool(true),
 			}, rt())
-			sdkError(t, err, "DRYRUN.SUCCESS", http.StatusBadRequest)
+			wantSDKError(t, err, "DRYRUN.SUCCESS", http.StatusBadRequest)
 		})
 	}
 }
@@ -114,7 +114,7 @@ func TestSignaturesRejected(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e.ResetStats()
 			err := describeLin1(t, newClient(t, ep, tt.cc))
-			sdkError(t, err, tt.code, tt.status)
+			wantSDKError(t, err, tt.code, tt.status)
 			s := e.Stats()
 			if s.Rejected[tt.code] != 1 || len(s.Calls) != 0 {
 				t.Errorf("rejected = %v, calls = %v: want one rejection and no call", s.Rejected, s.Calls)
@@ -182,7 +182,7 @@ func TestCraftedRequests(t *testing.T) {
 			resp, err := http.DefaultClient.Do(req)
 			mustNoErr(t, err, "request")
 			if tt.code == "" {
-				defer resp.Body.Close()
+				defer closeBody(t, resp.Body)
 				if resp.StatusCode != http.StatusOK {
 					code, _ := decodeError(t, resp)
 					t.Fatalf("answered %d %s, want 200", resp.StatusCode, code)
@@ -267,7 +267,7 @@ func signV3(t *testing.T, endpoint, ak, secret, action, version string, query ur
 
 func decodeError(t *testing.T, resp *http.Response) (string, int) {
 	t.Helper()
-	defer resp.Body.Close()
+	defer closeBody(t, resp.Body)
 	var body errorBody
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatalf("decode error body (HTTP %d): %v", resp.StatusCode, err)

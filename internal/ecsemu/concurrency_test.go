@@ -27,7 +27,7 @@ func TestConcurrentUse(t *testing.T) {
 			defer wg.Done()
 			c := clients[w]
 			for i := range 10 {
-				ids := genIDs("i-gen", 1+(w*10+i)%140, 5)
+				ids := genIDs(1+(w*10+i)%140, 5)
 				_, err := c.DescribeInstancesWithContext(ctx(t), &ecs.DescribeInstancesRequest{RegionId: dara.String(testRegion), InstanceIds: jsonIDs(ids...)}, rt())
 				errs <- err
 				_, err = c.DetachKeyPairWithContext(ctx(t), &ecs.DetachKeyPairRequest{RegionId: dara.String(testRegion), KeyPairName: dara.String(testKey), InstanceIds: jsonIDs(ids...)}, rt())

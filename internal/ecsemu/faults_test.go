@@ -25,7 +25,7 @@ func TestThrottlingPerAccessKeyRegionAction(t *testing.T) {
 	}
 	mustNoErr(t, describe(c, testRegion), "call 1")
 	mustNoErr(t, describe(c, testRegion), "call 2")
-	sdkError(t, describe(c, testRegion), "Throttling.User", http.StatusBadRequest)
+	wantSDKError(t, describe(c, testRegion), "Throttling.User", http.StatusBadRequest)
 
 	// Other buckets are untouched: another region, another action, another AccessKey.
 	mustNoErr(t, describe(c, "cn-beijing"), "other region")
@@ -35,7 +35,7 @@ func TestThrottlingPerAccessKeyRegionAction(t *testing.T) {
 
 	clock.Advance(time.Second)
 	mustNoErr(t, describe(c, testRegion), "after refill")
-	sdkError(t, describe(c, testRegion), "Throttling.User", http.StatusBadRequest)
+	wantSDKError(t, describe(c, testRegion), "Throttling.User", http.StatusBadRequest)
 
 	s := e.Stats()
 	if s.Calls["DescribeInstances"] != 7 || s.Errors["Throttling.User"] != 2 {
@@ -51,7 +51,7 @@ func TestInjectedFaultsAsTheSDKSeesThem(t *testing.T) {
 
 	t.Run("throttleRate", func(t *testing.T) {
 		mustNoErr(t, e.SetFaults(Faults{ThrottleRate: 1}), "SetFaults")
-		sdkError(t, describeLin1(t, c), "Throttling.User", http.StatusBadRequest)
+		wantSDKError(t, describeLin1(t, c), "Throttling.User", http.StatusBadRequest)
 	})
 
 	t.Run("errorRate gives both 5xx kinds", func(t *testing.T) {
@@ -136,7 +136,7 @@ func TestAdminEndpoints(t *testing.T) {
 		mustNoErr(t, err, "build request")
 		resp, err := http.DefaultClient.Do(req)
 		mustNoErr(t, err, method+" "+path)
-		defer resp.Body.Close()
+		defer closeBody(t, resp.Body)
 		b, err := io.ReadAll(resp.Body)
 		mustNoErr(t, err, "read body")
 		return resp.StatusCode, string(b)
@@ -165,8 +165,8 @@ func TestAdminEndpoints(t *testing.T) {
 	}, rt())
 	mustNoErr(t, err, "DetachKeyPair")
 	_, err = c.RebootInstanceWithContext(ctx(t), &ecs.RebootInstanceRequest{InstanceId: dara.String("i-stop")}, rt())
-	sdkError(t, err, "IncorrectInstanceStatus", http.StatusForbidden)
-	sdkError(t, describeLin1(t, newClient(t, ep, clientConfig{ak: testAK, secret: "bad"})), "SignatureDoesNotMatch", http.StatusBadRequest)
+	wantSDKError(t, err, "IncorrectInstanceStatus", http.StatusForbidden)
+	wantSDKError(t, describeLin1(t, newClient(t, ep, clientConfig{ak: testAK, secret: "bad"})), "SignatureDoesNotMatch", http.StatusBadRequest)
 
 	status, body = do(http.MethodGet, "/_emulator/stats", "")
 	for _, frag := range []string{`"calls":{"DetachKeyPair":1,"RebootInstance":1}`, `"rejected":{"SignatureDoesNotMatch":1}`,

@@ -69,13 +69,15 @@ func boolParam(params map[string]string, name string) (bool, *apiError) {
 	return false, errInvalidParameter(name)
 }
 
-func intParam(params map[string]string, name string, def, lo, hi int) (int, *apiError) {
+// positiveIntParam reads an optional integer parameter that must lie in [1, hi]; every paging
+// parameter (PageNumber, PageSize, MaxResults) is one. An absent or empty parameter yields def.
+func positiveIntParam(params map[string]string, name string, def, hi int) (int, *apiError) {
 	raw, ok := params[name]
 	if !ok || raw == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(raw)
-	if err != nil || n < lo || n > hi {
+	if err != nil || n < 1 || n > hi {
 		return 0, errInvalidParameter(name)
 	}
 	return n, nil

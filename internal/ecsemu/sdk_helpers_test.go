@@ -3,6 +3,7 @@ package ecsemu
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,6 +25,8 @@ const (
 	stsAK      = "STS.TEST"
 	stsSecret  = "sts-secret"
 	stsToken   = "sts-token-123"
+	// genPrefix names testFleet's generated instances.
+	genPrefix = "i-gen"
 )
 
 // testFleet is a small fleet covering every kind of instance the actions distinguish.
@@ -50,7 +53,7 @@ func testFleet() Fleet {
 			{InstanceID: "i-bj", RegionID: "cn-beijing", OSType: OSLinux, Status: StatusRunning, KeyPairName: "BeijingKey"},
 		},
 		Generate: []GenerateSpec{
-			{Count: 150, Prefix: "i-gen", RegionID: testRegion, KeyPairName: testKey},
+			{Count: 150, Prefix: genPrefix, RegionID: testRegion, KeyPairName: testKey},
 		},
 	}
 }
@@ -133,6 +136,13 @@ func ctx(t testing.TB) context.Context {
 	return c
 }
 
+// wantSDKError asserts err is the SDK's error for an ECS error answer with the given code and
+// status; sdkError does the same and returns that error for further checks.
+func wantSDKError(t testing.TB, err error, code string, status int) {
+	t.Helper()
+	_ = sdkError(t, err, code, status) // sdkError has already failed the test on any mismatch
+}
+
 // sdkError asserts err is the SDK's error for an ECS error answer with the given code and status.
 func sdkError(t testing.TB, err error, code string, status int) *tea.SDKError {
 	t.Helper()
@@ -152,6 +162,14 @@ func sdkError(t testing.TB, err error, code string, status int) *tea.SDKError {
 	return se
 }
 
+// closeBody closes an HTTP response body and fails the test if that fails; defer it.
+func closeBody(t testing.TB, body io.Closer) {
+	t.Helper()
+	if err := body.Close(); err != nil {
+		t.Errorf("close response body: %v", err)
+	}
+}
+
 func mustNoErr(t testing.TB, err error, what string) {
 	t.Helper()
 	if err != nil {
@@ -163,10 +181,11 @@ func jsonIDs(ids ...string) *string {
 	return dara.String(`["` + strings.Join(ids, `","`) + `"]`)
 }
 
-func genIDs(prefix string, from, n int) []string {
+// genIDs names n of testFleet's generated instances, starting with number from.
+func genIDs(from, n int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = generatedID(prefix, 3, from+i)
+		out[i] = generatedID(genPrefix, 3, from+i)
 	}
 	return out
 }
