@@ -64,6 +64,12 @@ test: manifests generate ## Run every test, envtest suites included, with the ra
 	@$(WITH_ASSETS) echo "Using control plane in $$KUBEBUILDER_ASSETS"; \
 	go test -race -count=1 -timeout 25m ./... -coverprofile cover.out
 
+.PHONY: test-e2e
+test-e2e: manifests ## End-to-end test: the real manager and emulator binaries, generated RBAC, SIGKILLs (~1 min).
+	@$(WITH_ASSETS) echo "Using control plane in $$KUBEBUILDER_ASSETS"; \
+	go vet -tags e2e ./test/e2e/ && \
+	go test -tags e2e -count=1 -timeout 10m ./test/e2e/ -v -ginkgo.v
+
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures.
 	@$(WITH_ASSETS) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...

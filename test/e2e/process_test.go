@@ -1,0 +1,323 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+// emulatorProcess is cmd/ecs-emulator running as a child process.
+type emulatorProcess struct {
+	cmd  *exec.Cmd
+	url  string
+	log  *os.File
+	done chan struct{}
+}
+
+// startEmulator starts the emulator on a free port and waits for its ready line.
+func startEmulator(bin, fleetPath, logPath string) (*emulatorProcess, error) {
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	ready := make(chan string, 1)
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--fleet", fleetPath)
+	cmd.Stdout = &readyLineWriter{w: log, prefix: "listening on ", ready: ready}
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
+		_ = log.Close()
+		return nil, err
+	}
+	e := &emulatorProcess{cmd: cmd, log: log, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(e.done)
+	}()
+	select {
+	case e.url = <-ready:
+		return e, nil
+	case <-e.done:
+		return nil, fmt.Errorf("the emulator exited before its ready line; see %s", logPath)
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("no ready line from the emulator within 30s; see %s", logPath)
+	}
+}
+
+// stop sends SIGTERM, which the emulator's contract answers with a clean exit 0.
+func (e *emulatorProcess) stop() error {
+	defer func() { _ = e.log.Close() }()
+	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case <-e.done:
+	case <-time.After(10 * time.Second):
+		_ = e.cmd.Process.Kill()
+		return fmt.Errorf("the emulator ignored SIGTERM for 10s")
+	}
+	if code := e.cmd.ProcessState.ExitCode(); code != 0 {
+		return fmt.Errorf("the emulator exited with status %d after SIGTERM", code)
+	}
+	return nil
+}
+
+// emulatorStats is GET /_emulator/stats (design.md §5).
+type emulatorStats struct {
+	Calls                map[string]int `json:"calls"`
+	Reboots              map[string]int `json:"reboots"`
+	MaxConcurrentReboots int            `json:"maxConcurrentReboots"`
+	ForceReboots         int            `json:"forceReboots"`
+	Rejected             map[string]int `json:"rejected"`
+	Errors               map[string]int `json:"errors"`
+}
+
+// totalReboots counts every reboot performed, so that a second reboot of one instance shows.
+func (s emulatorStats) totalReboots() int {
+	n := 0
+	for _, c := range s.Reboots {
+		n += c
+	}
+	return n
+}
+
+// emulatorInstance is one entry of GET /_emulator/instances.
+type emulatorInstance struct {
+	InstanceID  string `json:"instanceId"`
+	Status      string `json:"status"`
+	KeyPairName string `json:"keyPairName"`
+}
+
+func (e *emulatorProcess) getJSON(path string, into any) error {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(e.url + path)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, body)
+	}
+	return json.Unmarshal(body, into)
+}
+
+func (e *emulatorProcess) stats(g Gomega) emulatorStats {
+	var s emulatorStats
+	g.Expect(e.getJSON("/_emulator/stats", &s)).To(Succeed())
+	return s
+}
+
+func (e *emulatorProcess) instances(g Gomega) map[string]emulatorInstance {
+	var list []emulatorInstance
+	g.Expect(e.getJSON("/_emulator/instances", &list)).To(Succeed())
+	out := make(map[string]emulatorInstance, len(list))
+	for _, i := range list {
+		out[i.InstanceID] = i
+	}
+	return out
+}
+
+// readyLineWriter copies a child's stdout to its log and reports the first line that starts
+// with prefix (the rest of the line) on ready.
+type readyLineWriter struct {
+	w      io.Writer
+	prefix string
+	ready  chan<- string
+
+	mu   sync.Mutex
+	buf  []byte
+	sent bool
+}
+
+func (r *readyLineWriter) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := r.w.Write(p); err != nil {
+		return 0, err
+	}
+	if r.sent {
+		return len(p), nil
+	}
+	r.buf = append(r.buf, p...)
+	for {
+		i := bytes.IndexByte(r.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := strings.TrimSpace(string(r.buf[:i]))
+		r.buf = r.buf[i+1:]
+		if rest, ok := strings.CutPrefix(line, r.prefix); ok {
+			r.ready <- rest
+			r.sent = true
+			r.buf = nil
+			break
+		}
+	}
+	return len(p), nil
+}
+
+// managerProcess is one run of the real manager binary.
+type managerProcess struct {
+	n       int
+	cmd     *exec.Cmd
+	logPath string
+	probe   string
+	log     *os.File
+	done    chan struct{}
+}
+
+var (
+	// manager is the current run; managerRuns counts every start, managerLogs lists their logs.
+	manager     *managerProcess
+	managerRuns int
+	managerLogs []string
+)
+
+// Credentials of the manager's own identity (env), and of the identity a Secret carries.
+const (
+	managerAccessKeyID     = "LTAI_E2E_MANAGER"
+	managerAccessKeySecret = "e2e-manager-secret"
+	secretAccessKeyID      = "LTAI_E2E_SECRETREF"
+	secretAccessKeySecret  = "e2e-secretref-secret"
+)
+
+// startManager starts the manager binary as the restricted user and waits until its readiness
+// probe answers.
+//
+// It runs without --leader-elect: main.go gives no way to name the leader-election namespace,
+// and controller-runtime, outside a Pod, refuses to start ("unable to find leader election
+// namespace: not running in-cluster, please specify LeaderElectionNamespace"). The Lease RBAC is
+// proved instead by the "leader election" spec, with the manager's identity, lock type,
+// namespace and ID. Without leader election a restart after SIGKILL also starts working at once
+// instead of waiting out the dead leader's 15s lease.
+func startManager() {
+	GinkgoHelper()
+	managerRuns++
+	m := &managerProcess{
+		n:       managerRuns,
+		logPath: filepath.Join(workDir, fmt.Sprintf("manager-%d.log", managerRuns)),
+		probe:   fmt.Sprintf("127.0.0.1:%d", freePort()),
+		done:    make(chan struct{}),
+	}
+	var err error
+	m.log, err = os.Create(m.logPath)
+	Expect(err).NotTo(HaveOccurred())
+	managerLogs = append(managerLogs, m.logPath)
+	m.cmd = exec.Command(managerBin,
+		"--kubeconfig", managerKubeconfig,
+		"--ecs-endpoint", emu.url,
+		"--metrics-bind-address", "0",
+		"--health-probe-bind-address", m.probe,
+	)
+	m.cmd.Env = append(cleanEnv(),
+		"ALIBABA_CLOUD_ACCESS_KEY_ID="+managerAccessKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET="+managerAccessKeySecret,
+	)
+	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	Expect(m.cmd.Start()).To(Succeed())
+	go func() {
+		_ = m.cmd.Wait()
+		_ = m.log.Close()
+		close(m.done)
+	}()
+	manager = m
+	By(fmt.Sprintf("manager run %d started (pid %d, log %s)", m.n, m.cmd.Process.Pid, m.logPath))
+	Eventually(func(g Gomega) {
+		g.Expect(m.exited()).To(BeFalse(), "the manager exited: %s", m.cmd.ProcessState)
+		resp, err := http.Get("http://" + m.probe + "/readyz")
+		g.Expect(err).NotTo(HaveOccurred())
+		_ = resp.Body.Close()
+		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	}).WithTimeout(60 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+}
+
+func (m *managerProcess) exited() bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill is SIGKILL: no deferred status write, no graceful shutdown.
+func (m *managerProcess) kill() {
+	GinkgoHelper()
+	Expect(m.exited()).To(BeFalse(), "the manager had already exited")
+	Expect(m.cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
+	Eventually(m.done).WithTimeout(10 * time.Second).Should(BeClosed())
+}
+
+// expectAlive fails when the current manager run has exited on its own.
+func expectAlive(g Gomega) {
+	g.Expect(manager).NotTo(BeNil())
+	g.Expect(manager.exited()).To(BeFalse(), "manager run %d exited on its own: %s", manager.n, manager.cmd.ProcessState)
+}
+
+// stopManager ends the current run gracefully (SIGTERM), if any.
+func stopManager() {
+	if manager == nil || manager.exited() {
+		return
+	}
+	_ = manager.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-manager.done:
+	case <-time.After(30 * time.Second):
+		_ = manager.cmd.Process.Kill()
+		<-manager.done
+	}
+}
+
+// cleanEnv is the test's environment without what would give the manager another cluster or
+// another cloud identity than the ones the test hands it.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if name == "KUBECONFIG" || strings.HasPrefix(name, "ALIBABA_CLOUD_") || strings.HasPrefix(name, "KUBERNETES_SERVICE_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func freePort() int {
+	GinkgoHelper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// tail returns the last n lines of a file, for failure reports.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("... (%d earlier lines in %s)", len(lines)-n, path)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
+}
