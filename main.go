@@ -32,6 +32,7 @@ type options struct {
 	maxConcurrentReconciles int
 	resyncPeriod            time.Duration
 	leaderElect             bool
+	leaderElectionNamespace string
 	metricsAddr             string
 	probeAddr               string
 }
@@ -46,6 +47,8 @@ func parseFlags() (options, zap.Options) {
 	flag.DurationVar(&o.resyncPeriod, "resync-period", 10*time.Minute,
 		"How often a converged object is observed again, so a key re-attached by someone else is detached again.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one manager replica works at a time.")
+	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
+		"Namespace of the leader-election Lease; empty means the Pod's own namespace (required outside a cluster).")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
 	zapOpts := zap.Options{}
@@ -60,11 +63,12 @@ func main() {
 	log := ctrl.Log.WithName("setup")
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
-		HealthProbeBindAddress: o.probeAddr,
-		LeaderElection:         o.leaderElect,
-		LeaderElectionID:       "ecs-keypair-operator.keypairs.dev",
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "ecs-keypair-operator.keypairs.dev",
+		LeaderElectionNamespace: o.leaderElectionNamespace,
 	})
 	if err != nil {
 		log.Error(err, "Unable to create the manager")

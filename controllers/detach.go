@@ -11,6 +11,10 @@ import (
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
 
+// codeKeyPairNotAttached is ECS's per-instance answer when the key pair is no longer on the
+// instance.
+const codeKeyPairNotAttached = "InvalidKeyPair.NotAttached"
+
 // detachFailureReasons maps per-instance terminal ECS codes to Detached=False reasons; any
 // other code is DetachFailed with the code in the message.
 var detachFailureReasons = map[string]string{
@@ -80,6 +84,13 @@ func (run *run) recordDetachResult(i *instance, result ecs.InstanceResult, reque
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonDetached,
 			fmt.Sprintf("%s detached by this object (request %s)", key, requestID), gen)
 		return true
+	}
+	if result.Code == codeKeyPairNotAttached {
+		// This pass saw the key on the instance a moment ago: someone else (another object, a
+		// human) detached it in between, so it is not ours to reboot.
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonNotAttached,
+			fmt.Sprintf("%s was detached by someone else while this object was detaching it", key), gen)
+		return false
 	}
 	switch ecs.ClassifyCode(result.Code) {
 	case ecs.ClassRetryable:

@@ -273,3 +273,26 @@ var _ = Describe("Keeping the key off", func() {
 		Expect(emu.Stats().Calls["DetachKeyPair"]).To(Equal(detaches))
 	})
 })
+
+var _ = Describe("Two objects naming the same instances", func() {
+	It("lets the one that loses the race record NotAttached, not a failure", func() {
+		fleet := linux("i-shared", 20, "Running", testKey)
+		emu, url := startEmulator(fleetOf(fleet))
+		namespace := newNamespace()
+		startManager(managerOptions{endpoint: url, namespace: namespace})
+		first := newDetachment(namespace, idsOf(fleet))
+		second := newDetachment(namespace, idsOf(fleet))
+		second.Name = "retire-key-too"
+		Expect(k8sClient.Create(suiteCtx, first)).To(Succeed())
+		Expect(k8sClient.Create(suiteCtx, second)).To(Succeed())
+
+		detached := 0
+		for _, obj := range []*ecsv1alpha1.KeyPairDetachment{first, second} {
+			final := eventuallyCondition(obj, ecsv1alpha1.ConditionReady, "True/Ready", time.Minute)
+			Expect(final.Status.Summary.Failed).To(BeZero())
+			detached += countReasons(final, ecsv1alpha1.ConditionDetached)[ecsv1alpha1.ReasonDetached]
+		}
+		Expect(detached).To(Equal(20), "each instance is claimed by exactly one object")
+		Expect(emu.Stats().Calls["DetachKeyPair"]).To(BeNumerically("<=", 2))
+	})
+})

@@ -6,6 +6,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -196,26 +197,39 @@ var _ = Describe("The reboot phase", func() {
 		target, err := url.Parse(emuURL)
 		Expect(err).NotTo(HaveOccurred())
 		proxy := httputil.NewSingleHostReverseProxy(target)
+		var held atomic.Int32
 		slowReboots := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("x-acs-action") == "RebootInstances" {
-				time.Sleep(2 * time.Second)
+				held.Add(1)
+				time.Sleep(5 * time.Second)
 			}
-			// Forwarded even when the client has given up, as a cloud API would.
-			proxy.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+			// Forwarded even when the client has given up, as a cloud API would. The context must
+			// be cancellable, or the proxy falls back to cancelling when the client hangs up.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
+			defer cancel()
+			proxy.ServeHTTP(w, r.WithContext(ctx))
 		})
 		server := &http.Server{Handler: slowReboots, ReadHeaderTimeout: time.Second}
 		proxyURL := startProxy(server)
 
 		namespace := newNamespace()
-		startManager(managerOptions{endpoint: proxyURL, namespace: namespace, callTimeout: time.Second,
-			tweak: func(r *KeyPairDetachmentReconciler) { r.RebootVerifyAfter = 10 * time.Second }})
+		// The call timeout leaves a loaded machine time to deliver the request; the proxy then
+		// holds it past that timeout.
+		startManager(managerOptions{endpoint: proxyURL, namespace: namespace, callTimeout: 3 * time.Second,
+			tweak: func(r *KeyPairDetachmentReconciler) { r.RebootVerifyAfter = 30 * time.Second }})
 		obj := newDetachment(namespace, idsOf(fleet))
 		withReboot(obj, 10, 0, time.Minute)
 		Expect(k8sClient.Create(suiteCtx, obj)).To(Succeed())
 
+		DeferCleanup(func() {
+			if CurrentSpecReport().Failed() {
+				GinkgoWriter.Printf("emulator stats: %+v\ninstances: %+v\nstatus: %+v\n", emu.Stats(), emu.Instances(), fetch(obj).Status)
+			}
+		})
 		final := eventuallyCondition(obj, ecsv1alpha1.ConditionReady, "True/Ready", 2*time.Minute)
 		Expect(final.Status.Summary.Rebooted).To(Equal(int32(3)))
 		expectRebootedOnce(emu, idsOf(fleet))
+		Expect(held.Load()).To(Equal(int32(1)), "one reboot call, held past the client's timeout")
 		Expect(emu.Stats().Calls["RebootInstances"]).To(Equal(1))
 	})
 })
