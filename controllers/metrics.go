@@ -16,7 +16,7 @@ var (
 	}, []string{"namespace", "name", "outcome"})
 	rebootsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ecs_keypair_operator_reboots_total",
-		Help: "Reboot requests by outcome: accepted by ECS, or refused for an instance.",
+		Help: "Instance reboots by outcome: accepted or refused by ECS when requested, then rebooted (Running again) or failed.",
 	}, []string{"outcome"})
 	registerMetricsOnce sync.Once
 )
@@ -36,8 +36,15 @@ func (r *KeyPairDetachmentReconciler) recordInstanceGauges(obj *ecsv1alpha1.KeyP
 	}
 }
 
-func (r *KeyPairDetachmentReconciler) countReboots(refused, accepted int) {
+// Outcomes of the reboots_total metric.
+const (
+	rebootAccepted = "accepted"
+	rebootRefused  = "refused"
+	rebootDone     = "rebooted"
+	rebootFailed   = "failed"
+)
+
+func countReboots(outcome string, n int) {
 	registerMetrics()
-	rebootsTotal.WithLabelValues("accepted").Add(float64(accepted))
-	rebootsTotal.WithLabelValues("refused").Add(float64(refused))
+	rebootsTotal.WithLabelValues(outcome).Add(float64(n))
 }

@@ -149,14 +149,17 @@ func (run *run) settleInFlight(i *instance) {
 	case o == nil:
 		return
 	case !i.found:
+		countReboots(rebootFailed, 1)
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
 			"The instance no longer exists", gen)
 	case o.Status == ecs.StatusRunning && !o.StartTime.IsZero() && !o.StartTime.Before(marker.Truncate(time.Minute)):
+		countReboots(rebootDone, 1)
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionTrue, ecsv1alpha1.ReasonRebooted,
 			fmt.Sprintf("Running again since %s", o.StartTime.UTC().Format(time.RFC3339)), gen)
-	case elapsed > run.obj.Spec.Reboot.Timeout.Duration:
+	case elapsed > run.rebootTimeout():
+		countReboots(rebootFailed, 1)
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
-			fmt.Sprintf("Not Running again within spec.reboot.timeout (%s); status %s", run.obj.Spec.Reboot.Timeout.Duration, o.Status), gen)
+			fmt.Sprintf("Not Running again within spec.reboot.timeout (%s); status %s", run.rebootTimeout(), o.Status), gen)
 	case o.Status == ecs.StatusStopping || o.Status == ecs.StatusStarting || o.Status == ecs.StatusPending:
 		if c.Reason == ecsv1alpha1.ReasonRebootRequested {
 			// Status stays Unknown, so the transition time (the marker) is kept.
@@ -169,6 +172,7 @@ func (run *run) settleInFlight(i *instance) {
 	case c.Reason == ecsv1alpha1.ReasonRebootRequested && elapsed > run.r.RebootVerifyAfter:
 		attempt := attemptOf(c.Message)
 		if attempt >= maxRebootAttempts {
+			countReboots(rebootFailed, 1)
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
 				fmt.Sprintf("%d reboot requests showed no effect", attempt), gen)
 			return
@@ -177,6 +181,15 @@ func (run *run) settleInFlight(i *instance) {
 			fmt.Sprintf("Reboot request (attempt %d) never reached ECS: still Running since %s", attempt,
 				o.StartTime.UTC().Format(time.RFC3339)), gen)
 	}
+}
+
+// rebootTimeout is spec.reboot.timeout; the API server defaults it, the fallback only guards
+// objects stored before the default existed.
+func (run *run) rebootTimeout() time.Duration {
+	if t := run.obj.Spec.Reboot.Timeout; t != nil && t.Duration > 0 {
+		return t.Duration
+	}
+	return 15 * time.Minute
 }
 
 func attemptOf(message string) int {
@@ -238,7 +251,8 @@ func (run *run) requestReboots(ctx context.Context, cloud ecs.Client, start []*i
 	ctrl.LoggerFrom(ctx).Info("Requested reboots", "requested", len(start), "accepted", accepted, "requestId", res.RequestID)
 	run.event(eventNormal, "RebootRequested", "Reboot", "Reboot accepted for %d of %d instances (request %s)",
 		accepted, len(start), res.RequestID)
-	run.r.countReboots(len(start)-accepted, accepted)
+	countReboots(rebootAccepted, accepted)
+	countReboots(rebootRefused, len(start)-accepted)
 	return nil
 }
 

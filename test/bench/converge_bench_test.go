@@ -47,10 +47,14 @@ func BenchmarkConverge(b *testing.B) {
 				b.ReportMetric(r.ratio(), "ratio-to-minimum")
 				b.ReportMetric(r.converge.Seconds(), "converge-s")
 				b.ReportMetric(float64(r.peakRSSKiB)/1024, "manager-peak-MiB")
+				b.ReportMetric(float64(len(r.retries)), "retried-passes")
 				fmt.Printf("instances=%d objects=%d: DescribeInstances=%d DetachKeyPair=%d DescribeKeyPairs=%d "+
 					"minimum=%d ratio=%.2f converge=%s manager peak RSS=%.1f MiB\n",
 					total, objects, r.describes, r.detaches, r.keyPairChecks, r.minimum, r.ratio(),
 					r.converge.Round(10*time.Millisecond), float64(r.peakRSSKiB)/1024)
+				for _, line := range r.retries {
+					fmt.Printf("  retried: %s\n", line)
+				}
 			}
 		})
 	}
@@ -60,6 +64,9 @@ type result struct {
 	describes, detaches, keyPairChecks, minimum int
 	converge                                    time.Duration
 	peakRSSKiB                                  int
+	// retries are passes the manager logged as failed and retried; they explain calls above
+	// the minimum.
+	retries []string
 }
 
 // ratio compares the describes and detaches made with the arithmetic minimum,
@@ -178,11 +185,13 @@ func converge(b *testing.B, env controlPlane, manager string, total int) result 
 	}
 	waitAllReady(b, env.client, ns.Name, logs.Name())
 	elapsed := time.Since(start)
+	retries := retriedPasses(b, logs.Name())
 	peak := peakRSSKiB(b, cmd.Process.Pid)
 	stats := emu.Stats()
 	return result{
 		describes: stats.Calls["DescribeInstances"], detaches: stats.Calls["DetachKeyPair"],
 		keyPairChecks: stats.Calls["DescribeKeyPairs"], minimum: minimum, converge: elapsed, peakRSSKiB: peak,
+		retries: retries,
 	}
 }
 
@@ -206,6 +215,22 @@ func waitAllReady(b *testing.B, c client.Client, namespace, logPath string) {
 		logs, _ := os.ReadFile(logPath)
 		b.Fatalf("objects not Ready: %v; manager log:\n%s", err, logs)
 	}
+}
+
+// retriedPasses returns the manager's log lines about passes that failed and were retried.
+func retriedPasses(b *testing.B, logPath string) []string {
+	b.Helper()
+	raw, err := os.ReadFile(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.Contains(line, "retrying") {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // peakRSSKiB reads the process's high-water resident set size (VmHWM) from /proc.
