@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the envtest control plane (kube-apiserver and etcd) from the Go module proxy, because
-# setup-envtest's downloads cannot be reached from machines without internet. Idempotent: a
-# binary that already reports the wanted version is kept. Prints the assets folder on stdout
+# Provides the envtest control plane (kube-apiserver and etcd): setup-envtest's download where
+# there is internet, else a build from the Go module proxy (ENVTEST_FROM_SOURCE=1 skips the
+# download attempt). Idempotent: a built binary that already reports the wanted version is kept. Prints the assets folder on stdout
 # (last line); progress goes to stderr.
 set -euo pipefail
 
@@ -82,7 +82,30 @@ build_etcd() {
     -o "${OUT}/etcd" go.etcd.io/etcd/server/v3)
 }
 
+# With internet, setup-envtest downloads the same binaries in seconds. Without it, it fails at
+# once (no route), and the binaries are built from source instead.
+try_setup_envtest() {
+  local tool="${BIN}/setup-envtest" path
+  say "Trying setup-envtest (download; pinned in hack/tools/setup-envtest/go.mod)"
+  if ! go build -C "${ROOT}/hack/tools/setup-envtest" -o "${tool}" sigs.k8s.io/controller-runtime/tools/setup-envtest 2>&2; then
+    say "Could not build setup-envtest; building the control plane from source"
+    return 1
+  fi
+  if path="$(timeout 60 "${tool}" use "${K8S_VERSION}" --bin-dir "${BIN}/setup-envtest-assets" -p path 2>/dev/null)" &&
+    [ -x "${path}/kube-apiserver" ] && [ -x "${path}/etcd" ]; then
+    say "Using binaries downloaded by setup-envtest in ${path}"
+    echo "${path}"
+    return 0
+  fi
+  say "setup-envtest could not download Kubernetes ${K8S_VERSION} (no internet here?); building from source instead"
+  return 1
+}
+
 start=$(date +%s)
+if ! { reports_version "${OUT}/etcd" "${ETCD_VERSION}" && reports_version "${OUT}/kube-apiserver" "v${K8S_VERSION}"; } &&
+  [ "${ENVTEST_FROM_SOURCE:-}" != "1" ] && try_setup_envtest; then
+  exit 0
+fi
 if reports_version "${OUT}/etcd" "${ETCD_VERSION}"; then
   say "etcd v${ETCD_VERSION} already built"
 else
