@@ -14,16 +14,12 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -56,47 +52,9 @@ var _ = Describe("The manager binary", Ordered, ContinueOnFailure, func() {
 		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "creating a KeyPairDetachment must be forbidden, got %v", err)
 	})
 
-	// The manager itself cannot run with --leader-elect outside a Pod (see startManager), so the
-	// Lease permissions are exercised here with the manager's identity and the lock main.go
-	// configures: a Lease named ecs-keypair-operator.keypairs.dev in the manager's namespace.
-	It("may acquire and release the manager's leader-election Lease", func(ctx SpecContext) {
-		cs, err := kubernetes.NewForConfig(restrictedCfg)
-		Expect(err).NotTo(HaveOccurred())
-		lock, err := resourcelock.New(resourcelock.LeasesResourceLock, managerNamespace, leaderElectionID,
-			cs.CoreV1(), cs.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: "e2e-probe"})
-		Expect(err).NotTo(HaveOccurred())
-		leading, stopped := make(chan struct{}), make(chan struct{})
-		elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock: lock, Name: leaderElectionID, ReleaseOnCancel: true,
-			LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: time.Second,
-			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: func(context.Context) { close(leading) },
-				OnStoppedLeading: func() {},
-			},
-		})
-		Expect(err).NotTo(HaveOccurred())
-		leCtx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		go func() {
-			defer GinkgoRecover()
-			defer close(stopped)
-			elector.Run(leCtx)
-		}()
-		Eventually(leading).WithTimeout(30*time.Second).Should(BeClosed(), "the lease was not acquired: RBAC?")
-		lease := &coordinationv1.Lease{}
-		Expect(admin.Get(ctx, types.NamespacedName{Namespace: managerNamespace, Name: leaderElectionID}, lease)).To(Succeed())
-		Expect(ptr.Deref(lease.Spec.HolderIdentity, "")).To(Equal("e2e-probe"))
-
-		cancel()
-		Eventually(stopped).WithTimeout(15 * time.Second).Should(BeClosed())
-		Eventually(func(g Gomega) {
-			g.Expect(admin.Get(ctx, types.NamespacedName{Namespace: managerNamespace, Name: leaderElectionID}, lease)).To(Succeed())
-			g.Expect(ptr.Deref(lease.Spec.HolderIdentity, "")).To(BeEmpty(), "the lease was not released")
-		}).WithTimeout(10 * time.Second).Should(Succeed())
-	})
-
-	It("starts as that identity and becomes ready", func() {
-		startManager()
+	It("starts as that identity, becomes ready and takes the leader-election Lease", func(ctx SpecContext) {
+		startManager(ctx)
+		expectLeaseHeldBy(ctx, Default, manager)
 	})
 
 	It("reboots each instance exactly once although it is SIGKILLed twice during the rollout", func(ctx SpecContext) {
@@ -121,7 +79,10 @@ var _ = Describe("The manager binary", Ordered, ContinueOnFailure, func() {
 				fmt.Sprintf("after %d reboots; last written status: %s", rebooted, rebootedReasons(kpd)))
 			Expect(rebooted).To(BeNumerically("<", rolloutRunning), "the kill must land during the rollout")
 			Expect(meta.IsStatusConditionTrue(kpd.Status.Conditions, ecsv1alpha1.ConditionReady)).To(BeFalse())
-			startManager()
+			// The killed run led until it died, and a SIGKILL releases nothing: the next run
+			// waits for the Lease to expire, making no ECS call meanwhile (startManager).
+			expectLeaseHeldBy(ctx, Default, manager)
+			startManager(ctx)
 		}
 
 		kpd := waitReady(ctx, key, 3*time.Minute)
@@ -204,7 +165,7 @@ var _ = Describe("The manager binary", Ordered, ContinueOnFailure, func() {
 		assertSamplesOutcome(converged)
 	})
 
-	It("never needed a permission it was not granted, and recorded events", func(ctx SpecContext) {
+	It("never needed a permission it was not granted, led with the leader-election Role, and recorded events", func(ctx SpecContext) {
 		Eventually(func(g Gomega) {
 			g.Expect(eventReasons(ctx, g, rolloutNamespace, rolloutName)).To(ContainElements("Ready", "RolloutFinished"))
 		}).WithTimeout(30 * time.Second).Should(Succeed())
@@ -213,6 +174,16 @@ var _ = Describe("The manager binary", Ordered, ContinueOnFailure, func() {
 				g.Expect(eventReasons(ctx, g, u.GetNamespace(), u.GetName())).To(ContainElement("Ready"))
 			}).WithTimeout(30*time.Second).Should(Succeed(), "sample %s/%s", u.GetNamespace(), u.GetName())
 		}
+		By("checking that every run led with the leader-election Role, and the last one still does")
+		lease := expectLeaseHeldBy(ctx, Default, manager)
+		Expect(leaseHolders).To(HaveLen(managerRuns))
+		Expect(ptr.Deref(lease.Spec.LeaseTransitions, 0)).To(BeNumerically("==", managerRuns-1),
+			"run 1 created the Lease, each later run took it over")
+		Expect(lease.Spec.AcquireTime).NotTo(BeNil())
+		Expect(lease.Spec.RenewTime.After(lease.Spec.AcquireTime.Time)).To(BeTrue(), "the leader never renewed the Lease")
+		Eventually(func(g Gomega) {
+			g.Expect(leaderElectionEvents(ctx, g)).To(ContainElements(becameLeader(leaseHolders)))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
 		Expect(managerLogs).To(HaveLen(managerRuns))
 		for _, path := range managerLogs {
 			data, err := os.ReadFile(path)
@@ -347,6 +318,29 @@ func eventReasons(ctx context.Context, g Gomega, namespace, name string) []strin
 	return reasons
 }
 
+// leaderElectionEvents lists the messages of the (core/v1) Events leader election records about
+// the Lease.
+func leaderElectionEvents(ctx context.Context, g Gomega) []string {
+	list := &corev1.EventList{}
+	g.Expect(admin.List(ctx, list, client.InNamespace(managerNamespace))).To(Succeed())
+	var messages []string
+	for _, e := range list.Items {
+		if e.Reason == "LeaderElection" && e.InvolvedObject.Kind == "Lease" && e.InvolvedObject.Name == leaderElectionID {
+			messages = append(messages, e.Message)
+		}
+	}
+	return messages
+}
+
+// becameLeader is the message of the event each holder recorded when it took the Lease.
+func becameLeader(holders []string) []string {
+	out := make([]string, 0, len(holders))
+	for _, h := range holders {
+		out = append(out, h+" became leader")
+	}
+	return out
+}
+
 // dumpEvidence prints what a failure needs: the manager's logs, the emulator's counters and
 // every KeyPairDetachment's status.
 func dumpEvidence(ctx context.Context) {
@@ -362,6 +356,13 @@ func dumpEvidence(ctx context.Context) {
 		}
 	}
 	if admin != nil {
+		GinkgoWriter.Printf("\n----- leader-election Lease (holders by run: %v) -----\n", leaseHolders)
+		if lease, err := getLease(ctx); err == nil {
+			data, _ := yaml.Marshal(lease.Spec)
+			GinkgoWriter.Printf("%s\n", data)
+		} else {
+			GinkgoWriter.Printf("%v\n", err)
+		}
 		list := &ecsv1alpha1.KeyPairDetachmentList{}
 		if err := admin.List(ctx, list); err == nil {
 			for _, kpd := range list.Items {

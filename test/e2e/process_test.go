@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +21,11 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 )
 
 // emulatorProcess is cmd/ecs-emulator running as a child process.
@@ -91,6 +98,15 @@ type emulatorStats struct {
 func (s emulatorStats) totalReboots() int {
 	n := 0
 	for _, c := range s.Reboots {
+		n += c
+	}
+	return n
+}
+
+// totalCalls counts the authenticated ECS calls the emulator received, whatever their outcome.
+func (s emulatorStats) totalCalls() int {
+	n := 0
+	for _, c := range s.Calls {
 		n += c
 	}
 	return n
@@ -183,13 +199,17 @@ type managerProcess struct {
 	probe   string
 	log     *os.File
 	done    chan struct{}
+	// holder is its leader-election identity, once it has taken the Lease.
+	holder string
 }
 
 var (
-	// manager is the current run; managerRuns counts every start, managerLogs lists their logs.
-	manager     *managerProcess
-	managerRuns int
-	managerLogs []string
+	// manager is the current run; managerRuns counts every start, managerLogs lists their logs,
+	// leaseHolders the identity each run held the Lease with, in order.
+	manager      *managerProcess
+	managerRuns  int
+	managerLogs  []string
+	leaseHolders []string
 )
 
 // Credentials of the manager's own identity (env), and of the identity a Secret carries.
@@ -200,16 +220,13 @@ const (
 	secretAccessKeySecret  = "e2e-secretref-secret"
 )
 
-// startManager starts the manager binary as the restricted user and waits until its readiness
-// probe answers.
+// startManager starts the manager binary as the restricted user, with the flags a Deployment
+// gives it, waits until its readiness probe answers and then until it holds the leader-election
+// Lease (see awaitLeadership).
 //
-// It runs without --leader-elect: main.go gives no way to name the leader-election namespace,
-// and controller-runtime, outside a Pod, refuses to start ("unable to find leader election
-// namespace: not running in-cluster, please specify LeaderElectionNamespace"). The Lease RBAC is
-// proved instead by the "leader election" spec, with the manager's identity, lock type,
-// namespace and ID. Without leader election a restart after SIGKILL also starts working at once
-// instead of waiting out the dead leader's 15s lease.
-func startManager() {
+// Outside a Pod the manager cannot infer its namespace, so --leader-election-namespace names the
+// one it would run in; everything else about the election is main.go's and controller-runtime's.
+func startManager(ctx context.Context) {
 	GinkgoHelper()
 	managerRuns++
 	m := &managerProcess{
@@ -224,6 +241,8 @@ func startManager() {
 	managerLogs = append(managerLogs, m.logPath)
 	m.cmd = exec.Command(managerBin,
 		"--kubeconfig", managerKubeconfig,
+		"--leader-elect",
+		"--leader-election-namespace", managerNamespace,
 		"--ecs-endpoint", emu.url,
 		"--metrics-bind-address", "0",
 		"--health-probe-bind-address", m.probe,
@@ -241,6 +260,8 @@ func startManager() {
 	}()
 	manager = m
 	By(fmt.Sprintf("manager run %d started (pid %d, log %s)", m.n, m.cmd.Process.Pid, m.logPath))
+	// Ready does not mean leading: the probes answer while the manager waits for the Lease, as a
+	// standby replica of a Deployment does.
 	Eventually(func(g Gomega) {
 		g.Expect(m.exited()).To(BeFalse(), "the manager exited: %s", m.cmd.ProcessState)
 		resp, err := http.Get("http://" + m.probe + "/readyz")
@@ -248,6 +269,73 @@ func startManager() {
 		_ = resp.Body.Close()
 		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
 	}).WithTimeout(60 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+	standby := m.awaitLeadership(ctx)
+	AddReportEntry(fmt.Sprintf("manager run %d leads", m.n),
+		fmt.Sprintf("holder %s, after %s on standby", m.holder, standby.Round(10*time.Millisecond)))
+}
+
+// leadershipTimeout bounds the wait for the Lease: after a SIGKILL the dead run's Lease must
+// expire first (controller-runtime's LeaseDuration, 15s, counted from the new run's first read
+// of it), then the new run takes it at its next retry (RetryPeriod, 2s, with jitter). The rest
+// is margin for a loaded machine.
+const leadershipTimeout = 60 * time.Second
+
+// awaitLeadership waits until m holds the leader-election Lease, and returns how long it waited.
+// m is the only manager process alive (a killed run has been reaped), so a holder that no
+// earlier run had is m's identity (host name and a fresh UUID per process). Until then m is on
+// standby, and must not have made a single ECS call: only the leader works.
+func (m *managerProcess) awaitLeadership(ctx context.Context) time.Duration {
+	GinkgoHelper()
+	start := time.Now()
+	callsBefore := emu.stats(Default).totalCalls()
+	for {
+		expectAlive(Default)
+		// The counters are read before the Lease: if the Lease still names no new holder, m was
+		// not leading yet when the counters were read.
+		calls := emu.stats(Default).totalCalls()
+		lease, err := getLease(ctx)
+		if err != nil {
+			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "reading the Lease: %v", err)
+		}
+		holder := ""
+		if lease != nil {
+			holder = ptr.Deref(lease.Spec.HolderIdentity, "")
+		}
+		if holder != "" && !slices.Contains(leaseHolders, holder) {
+			m.holder = holder
+			leaseHolders = append(leaseHolders, holder)
+			return time.Since(start)
+		}
+		Expect(calls).To(Equal(callsBefore),
+			"manager run %d called ECS on standby, while the Lease was held by %q", m.n, holder)
+		Expect(time.Since(start)).To(BeNumerically("<", leadershipTimeout),
+			"manager run %d did not take the Lease within %s; it is held by %q", m.n, leadershipTimeout, holder)
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// getLease reads the leader-election Lease as the test's admin.
+func getLease(ctx context.Context) (*coordinationv1.Lease, error) {
+	lease := &coordinationv1.Lease{}
+	if err := admin.Get(ctx, types.NamespacedName{Namespace: managerNamespace, Name: leaderElectionID}, lease); err != nil {
+		return nil, err
+	}
+	return lease, nil
+}
+
+// expectLeaseHeldBy checks that m holds the Lease and renewed it within its duration: at a
+// SIGKILL (nothing is released then), the killed run; otherwise, the running one.
+func expectLeaseHeldBy(ctx context.Context, g Gomega, m *managerProcess) *coordinationv1.Lease {
+	lease, err := getLease(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(m.holder).NotTo(BeEmpty(), "manager run %d never led", m.n)
+	g.Expect(ptr.Deref(lease.Spec.HolderIdentity, "")).To(Equal(m.holder), "the Lease's holder is not manager run %d", m.n)
+	duration := time.Duration(ptr.Deref(lease.Spec.LeaseDurationSeconds, 0)) * time.Second
+	g.Expect(duration).To(BeNumerically(">", 0))
+	g.Expect(lease.Spec.RenewTime).NotTo(BeNil())
+	g.Expect(time.Since(lease.Spec.RenewTime.Time)).To(BeNumerically("<", duration),
+		"manager run %d last renewed the Lease at %s", m.n, lease.Spec.RenewTime)
+	return lease
 }
 
 func (m *managerProcess) exited() bool {

@@ -48,7 +48,6 @@ var (
 	scheme  = runtime.NewScheme()
 	// admin is the test's own client (system:masters); restricted is the manager's identity.
 	admin, restricted client.Client
-	restrictedCfg     *rest.Config
 	managerKubeconfig string
 
 	fleet *fleetPlan
@@ -97,7 +96,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Name: fmt.Sprintf("system:serviceaccount:%s:%s", managerNamespace, managerServiceAccount),
 	}, nil)
 	Expect(err).NotTo(HaveOccurred())
-	restrictedCfg = user.Config()
+	restrictedCfg := user.Config()
 	restricted, err = client.New(restrictedCfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 	managerKubeconfig = filepath.Join(workDir, "manager.kubeconfig")
