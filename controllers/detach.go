@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -45,10 +46,18 @@ func (run *run) detach(ctx context.Context, cloud ecs.Client) error {
 
 	log := ctrl.LoggerFrom(ctx)
 	var failed []string
+	var firstErr error
 	for _, batch := range chunks(targets, ecs.MaxDetachIDs) {
 		res, err := cloud.DetachKeyPair(ctx, key, ids(batch))
 		if err != nil {
-			return err
+			// The batch keeps its Detaching marker and is retried by the next pass. Other
+			// batches go on unless ECS throttles (it asks for fewer calls) or the error is
+			// about the object (credentials, key pair), which no other batch escapes.
+			if ecs.IsThrottling(err) || ecs.Classify(err) != ecs.ClassRetryable {
+				return err
+			}
+			firstErr = cmp.Or(firstErr, err)
+			continue
 		}
 		detached := 0
 		for _, result := range res.Results {
@@ -72,7 +81,7 @@ func (run *run) detach(ctx context.Context, cloud ecs.Client) error {
 		run.event(eventWarning, "DetachFailed", "Detach", "%s could not be detached from %d instances: %s",
 			key, len(failed), abbreviate(failed, 10))
 	}
-	return nil
+	return firstErr
 }
 
 // recordDetachResult applies one instance's result and reports whether it was detached.

@@ -60,6 +60,9 @@ type KeyPairDetachmentReconciler struct {
 type fullPass struct {
 	generation int64
 	at         time.Time
+	// keyPairFound: this pass saw the key pair exist, so passes until the next full one need
+	// not ask ECS again.
+	keyPairFound bool
 }
 
 // +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairdetachments,verbs=get;list;watch
@@ -129,6 +132,21 @@ func (r *KeyPairDetachmentReconciler) beginFullPass(obj *ecsv1alpha1.KeyPairDeta
 	}
 	r.fullPasses.Store(obj.UID, fullPass{generation: obj.Generation, at: r.now()})
 	return true
+}
+
+// keyPairKnownToExist reports whether the current full pass already saw the key pair exist.
+func (r *KeyPairDetachmentReconciler) keyPairKnownToExist(obj *ecsv1alpha1.KeyPairDetachment) bool {
+	v, ok := r.fullPasses.Load(obj.UID)
+	return ok && v.(fullPass).generation == obj.Generation && v.(fullPass).keyPairFound
+}
+
+// recordKeyPairFound remembers, until the next full pass, that the key pair exists.
+func (r *KeyPairDetachmentReconciler) recordKeyPairFound(obj *ecsv1alpha1.KeyPairDetachment) {
+	if v, ok := r.fullPasses.Load(obj.UID); ok && v.(fullPass).generation == obj.Generation {
+		last := v.(fullPass)
+		last.keyPairFound = true
+		r.fullPasses.Store(obj.UID, last)
+	}
 }
 
 // resyncAfter spreads resyncs of many objects over time instead of observing all at once.

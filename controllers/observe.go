@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -12,15 +13,20 @@ import (
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
 
-// observe is the observation of a pass: the key pair's existence (once), then the targets in
+// observe is the observation of a pass: the key pair's existence (once per full pass), then the targets in
 // pages of ecs.MaxDescribeIDs, each classified for the detach. proceed is false when the key
 // pair does not exist and this object never detached it (a typo or the wrong region): then
 // nothing else is done. When a page fails, the instances of earlier pages are classified and
 // the error is returned.
 func (run *run) observe(ctx context.Context, cloud ecs.Client, targets []*instance) (proceed bool, err error) {
-	exists, err := cloud.KeyPairExists(ctx, run.obj.Spec.KeyPairName)
-	if err != nil {
-		return false, err
+	exists := run.r.keyPairKnownToExist(run.obj)
+	if !exists {
+		if exists, err = cloud.KeyPairExists(ctx, run.obj.Spec.KeyPairName); err != nil {
+			return false, err
+		}
+		if exists {
+			run.r.recordKeyPairFound(run.obj)
+		}
 	}
 	if !exists && !run.detachedAny() {
 		run.problem = &objectProblem{Reason: ecsv1alpha1.ReasonKeyPairNotFound,
@@ -38,21 +44,33 @@ func (run *run) observe(ctx context.Context, cloud ecs.Client, targets []*instan
 }
 
 // observeRollout is the observation of a reboot poll: only the instances the reboot phase will
-// look at (in flight, and the next candidates), not the whole set.
+// look at (in flight, and the next candidates) that this pass has not observed yet.
 func (run *run) observeRollout(ctx context.Context, cloud ecs.Client) error {
 	if !run.obj.Spec.Reboot.Enabled {
 		return nil
 	}
-	return run.describe(ctx, cloud, run.rolloutWatchList())
+	var unobserved []*instance
+	for _, i := range run.rolloutWatchList() {
+		if i.observed == nil {
+			unobserved = append(unobserved, i)
+		}
+	}
+	return run.describe(ctx, cloud, unobserved)
 }
 
 // describe fills in the observation of the given instances; IDs ECS does not return do not
-// exist in the region.
+// exist in the region. A failed page does not stop the others, except throttling: then ECS asks
+// for fewer calls, and the pass stops. The first error is returned.
 func (run *run) describe(ctx context.Context, cloud ecs.Client, targets []*instance) error {
+	var firstErr error
 	for _, batch := range chunks(targets, ecs.MaxDescribeIDs) {
 		found, err := cloud.DescribeInstances(ctx, ids(batch))
 		if err != nil {
-			return err
+			if ecs.IsThrottling(err) || ecs.Classify(err) != ecs.ClassRetryable {
+				return err
+			}
+			firstErr = cmp.Or(firstErr, err)
+			continue
 		}
 		byID := make(map[string]ecs.Instance, len(found))
 		for _, f := range found {
@@ -63,7 +81,7 @@ func (run *run) describe(ctx context.Context, cloud ecs.Client, targets []*insta
 			i.observed, i.found = &f, ok
 		}
 	}
-	return nil
+	return firstErr
 }
 
 // classifyForDetach sets the Detached condition from the observation. Instances that carry the

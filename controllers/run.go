@@ -88,7 +88,8 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 		if err != nil {
 			return run.cloudError(ctx, err)
 		}
-	} else if err := run.observeRollout(ctx, cloud); err != nil {
+	}
+	if err := run.observeRollout(ctx, cloud); err != nil {
 		return run.cloudError(ctx, err)
 	}
 
