@@ -70,7 +70,13 @@ func startEmulator(fleet ecsemu.Fleet) (*ecsemu.Emulator, string) {
 	Expect(err).NotTo(HaveOccurred())
 	url, stop, err := emu.Start("127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(stop)
+	DeferCleanup(func() {
+		// A graceful shutdown can outlast its deadline on a loaded machine while a stopped
+		// manager's connections drain; the emulator then closes them, which is all a spec needs.
+		if err := stop(); err != nil {
+			GinkgoWriter.Printf("Emulator stopped forcibly: %v\n", err)
+		}
+	})
 	return emu, url
 }
 
