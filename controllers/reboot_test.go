@@ -201,7 +201,11 @@ var _ = Describe("The reboot phase", func() {
 		slowReboots := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("x-acs-action") == "RebootInstances" {
 				held.Add(1)
-				time.Sleep(5 * time.Second)
+				// Hold the call until the client has given up on it (its connection closes).
+				select {
+				case <-r.Context().Done():
+				case <-time.After(time.Minute):
+				}
 			}
 			// Forwarded even when the client has given up, as a cloud API would. The context must
 			// be cancellable, or the proxy falls back to cancelling when the client hangs up.
@@ -214,7 +218,7 @@ var _ = Describe("The reboot phase", func() {
 
 		namespace := newNamespace()
 		// The call timeout leaves a loaded machine time to deliver the request; the proxy then
-		// holds it past that timeout.
+		// holds it until the client has timed out.
 		startManager(managerOptions{endpoint: proxyURL, namespace: namespace, callTimeout: 3 * time.Second,
 			tweak: func(r *KeyPairDetachmentReconciler) { r.RebootVerifyAfter = 30 * time.Second }})
 		obj := newDetachment(namespace, idsOf(fleet))

@@ -163,6 +163,9 @@ func TestSecretCredentialsBeatEnvironment(t *testing.T) {
 type fakeProvider struct {
 	inFlight, maxInFlight, calls atomic.Int32
 	err                          error
+	// entered and release, when set, hold each call inside the provider until the test lets it
+	// go, so that a second caller getting in alongside is seen rather than left to timing.
+	entered, release chan struct{}
 }
 
 func (p *fakeProvider) GetCredentials() (*providers.Credentials, error) {
@@ -175,7 +178,10 @@ func (p *fakeProvider) GetCredentials() (*providers.Credentials, error) {
 		}
 	}
 	p.calls.Add(1)
-	time.Sleep(time.Millisecond) // widen the window an unserialised caller would race in
+	if p.entered != nil {
+		p.entered <- struct{}{}
+		<-p.release
+	}
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -185,7 +191,7 @@ func (p *fakeProvider) GetCredentials() (*providers.Credentials, error) {
 func (p *fakeProvider) GetProviderName() string { return "fake" }
 
 func TestSerialProvider(t *testing.T) {
-	fp := &fakeProvider{}
+	fp := &fakeProvider{entered: make(chan struct{}), release: make(chan struct{})}
 	sp := &serialProvider{next: fp}
 	var wg sync.WaitGroup
 	for range 8 {
@@ -196,6 +202,17 @@ func TestSerialProvider(t *testing.T) {
 				t.Error(err)
 			}
 		}()
+	}
+	for n := range 8 {
+		<-fp.entered
+		// An unserialised provider lets the next caller in within microseconds; the bound
+		// only ends the wait when the serialisation holds.
+		select {
+		case <-fp.entered:
+			t.Fatalf("a caller entered while caller %d held the provider", n+1)
+		case <-time.After(50 * time.Millisecond):
+		}
+		fp.release <- struct{}{}
 	}
 	wg.Wait()
 	if fp.maxInFlight.Load() != 1 || fp.calls.Load() != 8 {
