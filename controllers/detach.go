@@ -59,18 +59,13 @@ func (run *run) detach(ctx context.Context, cloud ecs.Client) error {
 			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
-		detached := 0
-		for _, result := range res.Results {
-			i := run.table.byID[result.InstanceID]
-			if i == nil {
-				continue
-			}
-			if run.recordDetachResult(i, result, res.RequestID) {
-				detached++
-			} else if i.condition(ecsv1alpha1.ConditionDetached).Status == metav1.ConditionFalse {
+		detached := run.applyResults(res, func(i *instance, result ecs.InstanceResult) bool {
+			ok := run.recordDetachResult(i, result, res.RequestID)
+			if !ok && i.condition(ecsv1alpha1.ConditionDetached).Status == metav1.ConditionFalse {
 				failed = append(failed, fmt.Sprintf("%s (%s)", i.id(), result.Code))
 			}
-		}
+			return ok
+		})
 		log.Info("Detached key pair", "keyPair", key, "requested", len(batch), "detached", detached, "requestId", res.RequestID)
 		if detached > 0 {
 			run.event(eventNormal, "Detached", "Detach", "Detached %s from %d of %d instances (request %s)",
@@ -82,6 +77,18 @@ func (run *run) detach(ctx context.Context, cloud ecs.Client) error {
 			key, len(failed), abbreviate(failed, 10))
 	}
 	return firstErr
+}
+
+// applyResults hands each per-instance result of a batch call to record and counts the
+// instances record reports as changed; results for IDs outside the spec are ignored.
+func (run *run) applyResults(res ecs.BatchResult, record func(*instance, ecs.InstanceResult) bool) int {
+	n := 0
+	for _, result := range res.Results {
+		if i := run.table.byID[result.InstanceID]; i != nil && record(i, result) {
+			n++
+		}
+	}
+	return n
 }
 
 // recordDetachResult applies one instance's result and reports whether it was detached.

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -27,7 +28,7 @@ var _ = Describe("Detaching a key pair", func() {
 		for n := range windows {
 			windows[n].OSType = "windows"
 		}
-		fleet := append(append(append(append(append([]ecsemu.InstanceSpec{}, carrying...), stopped...), other...), none...), windows...)
+		fleet := slices.Concat(carrying, stopped, other, none, windows)
 		emu, url := startEmulator(fleetOf(fleet))
 		namespace := newNamespace()
 		startManager(managerOptions{endpoint: url, namespace: namespace})
@@ -197,7 +198,7 @@ var _ = Describe("Keeping the key off", func() {
 	It("processes only added instances and drops removed ones from the status", func() {
 		first := linux("i-first", 60, "Running", testKey)
 		added := linux("i-added", 10, "Running", testKey)
-		emu, url := startEmulator(fleetOf(append(append([]ecsemu.InstanceSpec{}, first...), added...)))
+		emu, url := startEmulator(fleetOf(slices.Concat(first, added)))
 		namespace := newNamespace()
 		startManager(managerOptions{endpoint: url, namespace: namespace})
 		obj := newDetachment(namespace, idsOf(first))

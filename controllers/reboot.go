@@ -231,23 +231,15 @@ func (run *run) requestReboots(ctx context.Context, cloud ecs.Client, start []*i
 		if ecs.ErrorCode(err) != "" && ecs.Classify(err) != ecs.ClassRetryable || ecs.IsThrottling(err) {
 			// ECS answered with a refusal: no reboot happened, so the markers are withdrawn.
 			for _, i := range start {
-				meta := previous[i.id()]
-				i.status.Conditions = replaceCondition(i.status.Conditions, meta)
+				i.status.Conditions = replaceCondition(i.status.Conditions, previous[i.id()])
 			}
 		}
 		// Otherwise the answer was lost: the markers stay and the instances are observed.
 		return err
 	}
-	accepted := 0
-	for _, result := range res.Results {
-		i := run.table.byID[result.InstanceID]
-		if i == nil {
-			continue
-		}
-		if run.recordRebootResult(i, result, res.RequestID) {
-			accepted++
-		}
-	}
+	accepted := run.applyResults(res, func(i *instance, result ecs.InstanceResult) bool {
+		return run.recordRebootResult(i, result, res.RequestID)
+	})
 	ctrl.LoggerFrom(ctx).Info("Requested reboots", "requested", len(start), "accepted", accepted, "requestId", res.RequestID)
 	run.event(eventNormal, "RebootRequested", "Reboot", "Reboot accepted for %d of %d instances (request %s)",
 		accepted, len(start), res.RequestID)

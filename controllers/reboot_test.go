@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,10 +40,10 @@ var _ = Describe("The reboot phase", func() {
 	It("reboots every Running instance exactly once, at most maxConcurrent at a time, and never starts a Stopped one", func() {
 		running := linux("i-rb", 60, "Running", testKey)
 		stopped := linux("i-rbs", 3, "Stopped", testKey)
-		emu, url := startEmulator(fleetOf(append(append([]ecsemu.InstanceSpec{}, running...), stopped...)))
+		emu, url := startEmulator(fleetOf(slices.Concat(running, stopped)))
 		namespace := newNamespace()
 		startManager(managerOptions{endpoint: url, namespace: namespace})
-		obj := newDetachment(namespace, append(idsOf(running), idsOf(stopped)...))
+		obj := newDetachment(namespace, idsOf(slices.Concat(running, stopped)))
 		withReboot(obj, 5, 0, time.Minute)
 		Expect(k8sClient.Create(suiteCtx, obj)).To(Succeed())
 
