@@ -288,30 +288,33 @@ func (m *managerProcess) awaitLeadership(ctx context.Context) time.Duration {
 	GinkgoHelper()
 	start := time.Now()
 	callsBefore := emu.stats(Default).totalCalls()
-	for {
-		expectAlive(Default)
+	Eventually(func(g Gomega) {
+		if manager == nil || manager.exited() {
+			StopTrying(fmt.Sprintf("manager run %d exited while waiting for the Lease", m.n)).Now()
+		}
 		// The counters are read before the Lease: if the Lease still names no new holder, m was
 		// not leading yet when the counters were read.
-		calls := emu.stats(Default).totalCalls()
+		calls := emu.stats(g).totalCalls()
 		lease, err := getLease(ctx)
-		if err != nil {
-			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "reading the Lease: %v", err)
+		if err != nil && !apierrors.IsNotFound(err) {
+			StopTrying("reading the Lease").Wrap(err).Now()
 		}
 		holder := ""
 		if lease != nil {
 			holder = ptr.Deref(lease.Spec.HolderIdentity, "")
 		}
-		if holder != "" && !slices.Contains(leaseHolders, holder) {
-			m.holder = holder
-			leaseHolders = append(leaseHolders, holder)
-			return time.Since(start)
+		if holder == "" || slices.Contains(leaseHolders, holder) {
+			if calls != callsBefore {
+				StopTrying(fmt.Sprintf("manager run %d called ECS on standby, while the Lease was held by %q", m.n, holder)).Now()
+			}
+			g.Expect(holder).NotTo(BeEmpty(), "manager run %d has not taken the Lease yet", m.n)
+			g.Expect(leaseHolders).NotTo(ContainElement(holder), "manager run %d has not taken the Lease yet", m.n)
 		}
-		Expect(calls).To(Equal(callsBefore),
-			"manager run %d called ECS on standby, while the Lease was held by %q", m.n, holder)
-		Expect(time.Since(start)).To(BeNumerically("<", leadershipTimeout),
-			"manager run %d did not take the Lease within %s; it is held by %q", m.n, leadershipTimeout, holder)
-		time.Sleep(200 * time.Millisecond)
-	}
+		m.holder = holder
+	}).WithTimeout(leadershipTimeout).WithPolling(200*time.Millisecond).Should(Succeed(),
+		"manager run %d did not take the Lease within %s", m.n, leadershipTimeout)
+	leaseHolders = append(leaseHolders, m.holder)
+	return time.Since(start)
 }
 
 // getLease reads the leader-election Lease as the test's admin.
