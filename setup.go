@@ -16,11 +16,7 @@ func setupReconcilers(mgr ctrl.Manager, o options) error {
 		return fmt.Errorf("--ecs-endpoint: %w", err)
 	}
 	ctrl.Log.WithName("setup").Info("ECS client ready", "identity", factory.Identity())
-	return (&controllers.KeyPairDetachmentReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Recorder:                mgr.GetEventRecorder("ecs-keypair-operator"),
-		ECS:                     factory,
+	return controllers.NewKeyPairDetachmentReconciler(mgr, factory, controllers.Options{
 		ResyncPeriod:            o.resyncPeriod,
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 	}).SetupWithManager(mgr)

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
@@ -101,6 +102,98 @@ var _ = Describe("KeyPairDetachment admission", func() {
 			"spec.reboot.maxConcurrent"),
 	)
 
+	// admit sends valid() with spec.<path> set to value, exactly as a manifest would, and holds
+	// the API server to the manager's contract: a value is either refused (422, naming field) or
+	// stored as something the typed client decodes. The typed client decodes the way the
+	// manager's cache does, and one object the cache cannot decode stops it listing every
+	// object (a stored `timeout: 1d` did).
+	admit := func(path []string, value any, field string, want admissionVerdict) {
+		raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(valid())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(unstructured.SetNestedField(raw, value, append([]string{"spec"}, path...)...)).To(Succeed())
+		u := &unstructured.Unstructured{Object: raw}
+		u.SetGroupVersionKind(ecsv1alpha1.GroupVersion.WithKind("KeyPairDetachment"))
+		err = k8sClient.Create(suiteCtx, u)
+		if want.check == nil {
+			Expect(err).To(HaveOccurred(), "the API server stored %s=%#v", field, value)
+			GinkgoWriter.Printf("%s=%#v refused: %v\n", field, value, err)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want 422 Invalid, got %v", err)
+			Expect(err.Error()).To(ContainSubstring(field))
+			return
+		}
+		Expect(err).NotTo(HaveOccurred(), "the API server refused %s=%#v", field, value)
+		stored := &ecsv1alpha1.KeyPairDetachment{}
+		Expect(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: namespace, Name: u.GetName()}, stored)).
+			To(Succeed(), "the manager cannot decode %s=%#v", field, value)
+		Expect(k8sClient.List(suiteCtx, &ecsv1alpha1.KeyPairDetachmentList{}, client.InNamespace(namespace))).
+			To(Succeed(), "the manager cannot list once %s=%#v is stored", field, value)
+		GinkgoWriter.Printf("%s=%#v accepted\n", field, value)
+		want.check(stored)
+	}
+
+	DescribeTable("every value people write for spec.reboot.timeout is refused naming the field, or decoded by the manager",
+		func(value any, want admissionVerdict) {
+			admit([]string{"reboot", "timeout"}, value, "spec.reboot.timeout", want)
+		},
+		Entry("1d: Go has no days", "1d", admissionRefused),
+		Entry("12 hours", "12 hours", admissionRefused),
+		Entry("-1m", "-1m", admissionRefused),
+		Entry("0s", "0s", admissionRefused),
+		Entry("9999999h: past Go's ~2562047h", "9999999h", admissionRefused),
+		Entry("999999h999999h99999h: 20 characters past Go's ~2562047h", "999999h999999h99999h", admissionRefused),
+		Entry("1h30m", "1h30m", timeoutAdmittedAs(90*time.Minute)),
+		Entry("90s", "90s", timeoutAdmittedAs(90*time.Second)),
+		Entry("15m", "15m", timeoutAdmittedAs(15*time.Minute)),
+		Entry("24h", "24h", timeoutAdmittedAs(24*time.Hour)),
+		Entry("25h", "25h", admissionRefused),
+		Entry("59s", "59s", admissionRefused),
+		Entry("1.5h", "1.5h", timeoutAdmittedAs(90*time.Minute)),
+		Entry(`""`, "", admissionRefused),
+		Entry("5: no unit", "5", admissionRefused),
+		Entry("1m0s", "1m0s", timeoutAdmittedAs(time.Minute)),
+		Entry("PT15M: ISO 8601", "PT15M", admissionRefused),
+		Entry("15 as a number", int64(15), admissionRefused),
+	)
+
+	DescribeTable("every value people write for the other fields Go decodes is refused naming the field, or decoded by the manager",
+		admit,
+		Entry("reboot.maxFailures -1", []string{"reboot", "maxFailures"}, int64(-1), "spec.reboot.maxFailures",
+			admissionRefused),
+		Entry("reboot.maxFailures 1001", []string{"reboot", "maxFailures"}, int64(1001), "spec.reboot.maxFailures",
+			admissionRefused),
+		Entry("reboot.maxFailures 3000000000: past int32", []string{"reboot", "maxFailures"}, int64(3000000000),
+			"spec.reboot.maxFailures", admissionRefused),
+		Entry("reboot.maxFailures 10", []string{"reboot", "maxFailures"}, int64(10), "spec.reboot.maxFailures",
+			admittedAs(func(o *ecsv1alpha1.KeyPairDetachment) { Expect(o.Spec.Reboot.MaxFailures).To(Equal(int32(10))) })),
+		Entry("reboot.maxFailures 1000", []string{"reboot", "maxFailures"}, int64(1000), "spec.reboot.maxFailures",
+			admittedAs(func(o *ecsv1alpha1.KeyPairDetachment) { Expect(o.Spec.Reboot.MaxFailures).To(Equal(int32(1000))) })),
+		Entry("reboot.maxConcurrent 3000000000: past int32", []string{"reboot", "maxConcurrent"}, int64(3000000000),
+			"spec.reboot.maxConcurrent", admissionRefused),
+		Entry("reboot.maxConcurrent 1.5", []string{"reboot", "maxConcurrent"}, 1.5, "spec.reboot.maxConcurrent",
+			admissionRefused),
+		Entry(`reboot.maxConcurrent "5"`, []string{"reboot", "maxConcurrent"}, "5", "spec.reboot.maxConcurrent",
+			admissionRefused),
+		Entry("credentialsSecretRef.name My_Secret", []string{"credentialsSecretRef", "name"}, "My_Secret",
+			"spec.credentialsSecretRef.name", admissionRefused),
+		Entry("credentialsSecretRef.name ok-name", []string{"credentialsSecretRef", "name"}, "ok-name",
+			"spec.credentialsSecretRef.name", admittedAs(func(o *ecsv1alpha1.KeyPairDetachment) {
+				Expect(o.Spec.CredentialsSecretRef).To(Equal(&ecsv1alpha1.SecretReference{Name: "ok-name"}))
+			})),
+		Entry("credentialsSecretRef.name a.b", []string{"credentialsSecretRef", "name"}, "a.b",
+			"spec.credentialsSecretRef.name", admittedAs(func(o *ecsv1alpha1.KeyPairDetachment) {
+				Expect(o.Spec.CredentialsSecretRef).To(Equal(&ecsv1alpha1.SecretReference{Name: "a.b"}))
+			})),
+		Entry(`suspend "yes"`, []string{"suspend"}, "yes", "spec.suspend", admissionRefused),
+		Entry(`suspend "true"`, []string{"suspend"}, "true", "spec.suspend", admissionRefused),
+		Entry(`reboot.enabled "yes"`, []string{"reboot", "enabled"}, "yes", "spec.reboot.enabled", admissionRefused),
+		Entry("an instance ID of 70 characters", []string{"instanceIds"}, []any{"i-" + strings.Repeat("a", 68)},
+			"spec.instanceIds[0]", admissionRefused),
+		Entry("an instance ID of 64 characters", []string{"instanceIds"}, []any{"i-" + strings.Repeat("a", 62)},
+			"spec.instanceIds", admittedAs(func(o *ecsv1alpha1.KeyPairDetachment) {
+				Expect(o.Spec.InstanceIDs).To(Equal([]string{"i-" + strings.Repeat("a", 62)}))
+			})),
+	)
+
 	DescribeTable("rejects an update of an immutable field, naming the field",
 		func(mutate func(*ecsv1alpha1.KeyPairDetachment), field string) {
 			obj := valid()
@@ -115,4 +208,67 @@ var _ = Describe("KeyPairDetachment admission", func() {
 			"spec.keyPairName"),
 		Entry("regionId", func(o *ecsv1alpha1.KeyPairDetachment) { o.Spec.RegionID = "cn-shanghai" }, "spec.regionId"),
 	)
+})
+
+// admissionVerdict is what an admission entry expects: refusal (no check), or acceptance and a
+// check of the object as the manager decodes it.
+type admissionVerdict struct {
+	check func(*ecsv1alpha1.KeyPairDetachment)
+}
+
+var admissionRefused = admissionVerdict{}
+
+func admittedAs(check func(*ecsv1alpha1.KeyPairDetachment)) admissionVerdict {
+	return admissionVerdict{check: check}
+}
+
+// timeoutAdmittedAs expects the timeout stored and decoded as d, within the 1m..24h the
+// reconciler relies on.
+func timeoutAdmittedAs(d time.Duration) admissionVerdict {
+	return admittedAs(func(o *ecsv1alpha1.KeyPairDetachment) {
+		Expect(o.Spec.Reboot.Timeout).NotTo(BeNil())
+		Expect(o.Spec.Reboot.Timeout.Duration).To(Equal(d))
+		Expect(o.Spec.Reboot.Timeout.Duration).To(BeNumerically(">=", time.Minute))
+		Expect(o.Spec.Reboot.Timeout.Duration).To(BeNumerically("<=", 24*time.Hour))
+	})
+}
+
+// The issue: one user's `timeout: 1d` was stored, the manager could not list, every object
+// stalled. Now the API server refuses it and the manager carries on with everyone else's.
+var _ = Describe("A refused reboot timeout", func() {
+	It("of 1d leaves the manager converging a KeyPairDetachment created afterwards in the same namespace", func() {
+		fleet := linux("i-adm", 5, "Running", testKey)
+		emu, url := startEmulator(fleetOf(fleet))
+		namespace := newNamespace()
+		startManager(managerOptions{endpoint: url, namespace: namespace})
+
+		holiday := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": ecsv1alpha1.GroupVersion.String(),
+			"kind":       "KeyPairDetachment",
+			"metadata":   map[string]any{"name": "holiday-timeout", "namespace": namespace},
+			"spec": map[string]any{
+				"regionId":    testRegion,
+				"keyPairName": testKey,
+				"instanceIds": []any{fleet[0].InstanceID, fleet[1].InstanceID},
+				"reboot":      map[string]any{"enabled": true, "timeout": "1d"},
+			},
+		}}
+		err := k8sClient.Create(suiteCtx, holiday)
+		Expect(err).To(HaveOccurred())
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want 422 Invalid, got %v", err)
+		Expect(err.Error()).To(ContainSubstring("spec.reboot.timeout"))
+		Expect(apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: namespace, Name: "holiday-timeout"},
+			&ecsv1alpha1.KeyPairDetachment{}))).To(BeTrue(), "nothing was stored")
+
+		obj := newDetachment(namespace, idsOf(fleet))
+		withReboot(obj, 5, 0, time.Minute)
+		Expect(k8sClient.Create(suiteCtx, obj)).To(Succeed())
+		final := eventuallyCondition(obj, ecsv1alpha1.ConditionReady, "True/Ready", time.Minute)
+		Expect(objectCondition(final, ecsv1alpha1.ConditionRebooted)).To(Equal("True/AllRebooted"))
+		Expect(final.Status.Summary).To(Equal(ecsv1alpha1.Summary{Total: 5, Detached: 5, Rebooted: 5}))
+		Expect(k8sClient.List(suiteCtx, &ecsv1alpha1.KeyPairDetachmentList{}, client.InNamespace(namespace))).To(Succeed())
+		Expect(emu.Stats().Calls["DetachKeyPair"]).To(Equal(1), "five instances fit one batch")
+		expectRebootedOnce(emu, idsOf(fleet))
+		Expect(emu.Stats().Reboots).To(HaveLen(5))
+	})
 })

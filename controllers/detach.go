@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,6 +17,10 @@ import (
 // instance.
 const codeKeyPairNotAttached = "InvalidKeyPair.NotAttached"
 
+// maxUnknownCodeRetries bounds the retries of a per-instance code the classification table does
+// not know: after that it is shown as DetachFailed with the code, for a human to read.
+const maxUnknownCodeRetries = 3
+
 // detachFailureReasons maps per-instance terminal ECS codes to Detached=False reasons; any
 // other code is DetachFailed with the code in the message.
 var detachFailureReasons = map[string]string{
@@ -26,33 +31,33 @@ var detachFailureReasons = map[string]string{
 }
 
 // detach takes the key pair off every observed instance that carries it, in batches of
-// ecs.MaxDetachIDs. All of them are first marked Detaching in one status write: after a crash,
-// "not attached now" plus "Detaching" proves this object detached it.
+// ecs.MaxDetachIDs. Each batch is marked Detaching just before its own call (the same status
+// write records the previous batch's results), so that after a lost answer "not attached now"
+// plus "Detaching" proves this object detached it. A batch refused as a whole has its markers
+// withdrawn: nothing was detached, and someone else may detach those instances meanwhile.
 func (run *run) detach(ctx context.Context, cloud ecs.Client) error {
-	key, gen := run.obj.Spec.KeyPairName, run.obj.Generation
+	key := run.obj.Spec.KeyPairName
 	targets := run.table.where(func(i *instance) bool {
 		return i.found && i.observed.KeyPairName == key && !i.observed.Windows && len(i.observed.LockReasons) == 0
 	})
 	if len(targets) == 0 {
 		return nil
 	}
-	for _, i := range targets {
-		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonDetaching,
-			fmt.Sprintf("Detach of %s requested", key), gen)
-	}
-	if err := run.persist(ctx); err != nil {
-		return err
-	}
-
 	log := ctrl.LoggerFrom(ctx)
 	var failed []string
 	var firstErr error
 	for _, batch := range chunks(targets, ecs.MaxDetachIDs) {
+		sentAt, err := run.markDetaching(ctx, batch)
+		if err != nil {
+			return err
+		}
 		res, err := cloud.DetachKeyPair(ctx, key, ids(batch))
 		if err != nil {
-			// The batch keeps its Detaching marker and is retried by the next pass. Other
-			// batches go on unless ECS throttles (it asks for fewer calls) or the error is
-			// about the object (credentials, key pair), which no other batch escapes.
+			if refusedAsAWhole(err) {
+				run.withdrawDetaching(batch, fmt.Sprintf("ECS refused the detach request (%s); will try again", ecs.ErrorCode(err)))
+			}
+			// Other batches go on unless ECS throttles (it asks for fewer calls) or the error
+			// is about the object (credentials, key pair), which no other batch escapes.
 			if ecs.IsThrottling(err) || ecs.Classify(err) != ecs.ClassRetryable {
 				return err
 			}
@@ -60,7 +65,7 @@ func (run *run) detach(ctx context.Context, cloud ecs.Client) error {
 			continue
 		}
 		detached := run.applyResults(res, func(i *instance, result ecs.InstanceResult) bool {
-			ok := run.recordDetachResult(i, result, res.RequestID)
+			ok := run.recordDetachResult(i, result, res.RequestID, sentAt)
 			if !ok && i.condition(ecsv1alpha1.ConditionDetached).Status == metav1.ConditionFalse {
 				failed = append(failed, fmt.Sprintf("%s (%s)", i.id(), result.Code))
 			}
@@ -79,6 +84,33 @@ func (run *run) detach(ctx context.Context, cloud ecs.Client) error {
 	return firstErr
 }
 
+// refusedAsAWhole reports whether ECS (or the client, before sending) refused a call without
+// acting on any instance: throttling and refusals with a code that is not a server fault. A
+// server fault (5xx) or a lost answer says nothing about what ECS did.
+func refusedAsAWhole(err error) bool {
+	if ecs.NeverSent(err) {
+		return true
+	}
+	return ecs.ErrorCode(err) != "" && (ecs.IsThrottling(err) || ecs.Classify(err) != ecs.ClassRetryable)
+}
+
+// markDetaching persists the Detaching marker of one batch, stamped now, and returns the stamp.
+func (run *run) markDetaching(ctx context.Context, batch []*instance) (time.Time, error) {
+	now := run.r.now()
+	for _, i := range batch {
+		i.setMarker(ecsv1alpha1.ConditionDetached, ecsv1alpha1.ReasonDetaching,
+			fmt.Sprintf("Detach of %s requested", run.obj.Spec.KeyPairName), run.obj.Generation, now)
+	}
+	return now, run.persist(ctx)
+}
+
+// withdrawDetaching takes back the markers of a batch that ECS refused as a whole.
+func (run *run) withdrawDetaching(batch []*instance, message string) {
+	for _, i := range batch {
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, message, run.obj.Generation)
+	}
+}
+
 // applyResults hands each per-instance result of a batch call to record and counts the
 // instances record reports as changed; results for IDs outside the spec are ignored.
 func (run *run) applyResults(res ecs.BatchResult, record func(*instance, ecs.InstanceResult) bool) int {
@@ -91,12 +123,17 @@ func (run *run) applyResults(res ecs.BatchResult, record func(*instance, ecs.Ins
 	return n
 }
 
-// recordDetachResult applies one instance's result and reports whether it was detached.
-// Retryable codes keep the Detaching marker: the next pass observes and tries again.
-func (run *run) recordDetachResult(i *instance, result ecs.InstanceResult, requestID string) bool {
+// recordDetachResult applies one instance's result and reports whether it was detached. A
+// Success is this object's proof; it starts a new reboot duty (a re-attached key detached
+// again needs a reboot again). Any other answer means nothing was detached, so the marker is
+// withdrawn: a transient code leaves it Pending for the next pass.
+func (run *run) recordDetachResult(i *instance, result ecs.InstanceResult, requestID string, sentAt time.Time) bool {
 	gen, key := run.obj.Generation, run.obj.Spec.KeyPairName
 	if result.Succeeded() {
 		i.status.LastRequestID = requestID
+		i.status.Detach = &ecsv1alpha1.DetachRecord{Proof: ecsv1alpha1.DetachProofAnswer, At: metav1.NewTime(sentAt)}
+		i.status.DetachRetries = 0
+		run.startNewRebootDuty(i)
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonDetached,
 			fmt.Sprintf("%s detached by this object (request %s)", key, requestID), gen)
 		return true
@@ -108,10 +145,18 @@ func (run *run) recordDetachResult(i *instance, result ecs.InstanceResult, reque
 			fmt.Sprintf("%s was detached by someone else while this object was detaching it", key), gen)
 		return false
 	}
-	switch ecs.ClassifyCode(result.Code) {
-	case ecs.ClassRetryable:
-		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonDetaching,
-			fmt.Sprintf("Retrying after %s: %s", result.Code, result.Message), gen)
+	class := ecs.ClassifyCode(result.Code)
+	switch {
+	case result.Code == ecs.CodeNoInstanceResult:
+		// No answer for this instance: unknown; the marker stays and the next pass observes.
+	case class == ecs.ClassRetryable || class == ecs.ClassInstanceState:
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
+			fmt.Sprintf("Not detached yet, ECS answered %s: %s; will try again", result.Code, result.Message), gen)
+	case !ecs.IsKnownCode(result.Code) && i.status.DetachRetries < maxUnknownCodeRetries:
+		i.status.DetachRetries++
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
+			fmt.Sprintf("ECS answered an unknown code %s: %s; trying again (%d of %d)", result.Code, result.Message,
+				i.status.DetachRetries, maxUnknownCodeRetries), gen)
 	default:
 		reason, known := detachFailureReasons[result.Code]
 		if !known {
@@ -121,6 +166,22 @@ func (run *run) recordDetachResult(i *instance, result ecs.InstanceResult, reque
 			fmt.Sprintf("ECS refused the detach: %s: %s", result.Code, result.Message), gen)
 	}
 	return false
+}
+
+// startNewRebootDuty forgets the reboot of an earlier detach when this object detaches the key
+// again: the new detach takes effect only with a new reboot.
+func (run *run) startNewRebootDuty(i *instance) {
+	reason := i.reason(ecsv1alpha1.ConditionRebooted)
+	if (i.status.Reboot == nil && !rebootSettled(reason)) || rebootInFlight(reason) {
+		return // nothing from an earlier detach, or a reboot under way that covers this one
+	}
+	i.status.Reboot = nil
+	if run.obj.Spec.Reboot.Enabled {
+		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
+			"Detached again: waiting for a reboot slot", run.obj.Generation)
+	} else {
+		removeCondition(i, ecsv1alpha1.ConditionRebooted)
+	}
 }
 
 // abbreviate joins at most n items and says how many more there were.

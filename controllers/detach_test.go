@@ -232,7 +232,7 @@ var _ = Describe("Keeping the key off", func() {
 		fleet := linux("i-drift", 5, "Running", testKey)
 		emu, url := startEmulator(fleetOf(fleet))
 		namespace := newNamespace()
-		startManager(managerOptions{endpoint: url, namespace: namespace, tweak: func(r *KeyPairDetachmentReconciler) {
+		startManager(managerOptions{endpoint: url, namespace: namespace, tweak: func(r *Options) {
 			r.ResyncPeriod = 2 * time.Second
 		}})
 		obj := newDetachment(namespace, idsOf(fleet))

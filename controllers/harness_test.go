@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -85,7 +86,8 @@ type managerOptions struct {
 	endpoint    string
 	namespace   string
 	callTimeout time.Duration
-	tweak       func(*KeyPairDetachmentReconciler)
+	clock       *testClock
+	tweak       func(*Options)
 	wrapClient  func(client.Client) client.Client
 }
 
@@ -110,23 +112,17 @@ func startManager(o managerOptions) (stop func()) {
 		},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	c := mgr.GetClient()
-	if o.wrapClient != nil {
-		c = o.wrapClient(c)
-	}
-	r := &KeyPairDetachmentReconciler{
-		Client:                  c,
-		APIReader:               mgr.GetAPIReader(),
-		Recorder:                mgr.GetEventRecorder("ecs-keypair-operator"),
-		ECS:                     factory,
+	opts := Options{
 		ResyncPeriod:            time.Hour,
 		RebootPollInterval:      200 * time.Millisecond,
-		RebootVerifyAfter:       3 * o.callTimeout,
 		MaxConcurrentReconciles: 2,
+		Now:                     o.clock.now,
+		WrapClient:              o.wrapClient,
 	}
 	if o.tweak != nil {
-		o.tweak(r)
+		o.tweak(&opts)
 	}
+	r := NewKeyPairDetachmentReconciler(mgr, factory, opts)
 	Expect(r.SetupWithManager(mgr)).To(Succeed())
 	ctx, cancel := context.WithCancel(suiteCtx)
 	done := make(chan struct{})
@@ -146,6 +142,20 @@ func startManager(o managerOptions) (stop func()) {
 	DeferCleanup(stop)
 	return stop
 }
+
+// testClock is a manager's clock, offset from the real one: specs move it to outlast
+// spec.reboot.timeout without waiting, or skew it against the emulator's clock. A nil clock is
+// the real one.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) now() time.Time {
+	if c == nil {
+		return time.Now()
+	}
+	return time.Now().Add(time.Duration(c.offset.Load()))
+}
+
+func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 func newNamespace() string {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "kpd-test-"}}

@@ -17,6 +17,8 @@ type instance struct {
 	status   *ecsv1alpha1.InstanceStatus
 	observed *ecs.Instance // nil when not observed in this reconcile
 	found    bool          // observed and present in ECS
+	// duty is who reboots it, decided this reconcile; nil when in flight, settled or undecided.
+	duty *rebootDuty
 }
 
 func (i *instance) id() string { return i.status.InstanceID }
@@ -38,6 +40,10 @@ func (i *instance) set(conditionType string, status metav1.ConditionStatus, reas
 	meta.SetStatusCondition(&i.status.Conditions, metav1.Condition{
 		Type: conditionType, Status: status, Reason: reason, Message: message, ObservedGeneration: generation,
 	})
+}
+
+func removeCondition(i *instance, conditionType string) {
+	meta.RemoveStatusCondition(&i.status.Conditions, conditionType)
 }
 
 // setMarker records a condition whose lastTransitionTime must be now even when only the
@@ -79,7 +85,12 @@ func newInstanceTable(obj *ecsv1alpha1.KeyPairDetachment) *instanceTable {
 				"Not observed yet", obj.Generation)
 		}
 		if !obj.Spec.Reboot.Enabled {
-			meta.RemoveStatusCondition(&s.Conditions, ecsv1alpha1.ConditionRebooted)
+			// Rebooted conditions that say something happened survive reboot.enabled: false;
+			// only those that promised a future reboot go.
+			switch inst.reason(ecsv1alpha1.ConditionRebooted) {
+			case ecsv1alpha1.ReasonPending, ecsv1alpha1.ReasonNotRequired, ecsv1alpha1.ReasonRolloutHalted:
+				meta.RemoveStatusCondition(&s.Conditions, ecsv1alpha1.ConditionRebooted)
+			}
 		} else if inst.condition(ecsv1alpha1.ConditionRebooted) == nil {
 			inst.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
 				"Waiting for the detach", obj.Generation)

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -31,6 +32,7 @@ const (
 )
 
 // KeyPairDetachmentReconciler drives each KeyPairDetachment through the phases of design.md §3.
+// Build it with NewKeyPairDetachmentReconciler.
 type KeyPairDetachmentReconciler struct {
 	client.Client
 	// APIReader reads Secrets directly: they are fetched with get only, never listed or cached.
@@ -42,10 +44,6 @@ type KeyPairDetachmentReconciler struct {
 	ResyncPeriod time.Duration
 	// RebootPollInterval is how often instances in flight are observed during a rollout.
 	RebootPollInterval time.Duration
-	// RebootVerifyAfter is how long after a reboot request an instance that is still Running
-	// with its old StartTime may be taken as never rebooted. It must exceed the ECS call
-	// timeout by a margin, or a slow call that ECS carried out late would reboot twice.
-	RebootVerifyAfter time.Duration
 	// MaxConcurrentReconciles is the number of objects reconciled at once.
 	MaxConcurrentReconciles int
 	// Now is the clock; nil means time.Now.
@@ -55,6 +53,8 @@ type KeyPairDetachmentReconciler struct {
 	// observation, so that reboot polls observe only the instances in flight. Lost on restart,
 	// which only costs one extra observation.
 	fullPasses sync.Map // types.UID → fullPass
+	// ledger arbitrates reboots between objects that name the same instance.
+	ledger rebootLedger
 }
 
 type fullPass struct {
@@ -65,7 +65,8 @@ type fullPass struct {
 	keyPairFound bool
 }
 
-// +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairdetachments,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairdetachments,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairdetachments/finalizers,verbs=update
 // +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairdetachments/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -74,7 +75,10 @@ type fullPass struct {
 func (r *KeyPairDetachmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := &ecsv1alpha1.KeyPairDetachment{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		// Deleted: detachment has no undo, so there is nothing to clean up.
+		if apierrors.IsNotFound(err) {
+			// Gone: detachment has no undo; only this process's memory of it is released.
+			r.ledger.forget(req.String())
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	run := newRun(r, obj)
@@ -82,6 +86,9 @@ func (r *KeyPairDetachmentReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	if errors.Is(err, errConflict) {
 		ctrl.LoggerFrom(ctx).V(1).Info("Status changed under us; trying again with a fresh read")
 		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
+	if run.gone {
+		return result, err
 	}
 	if werr := run.persist(ctx); werr != nil {
 		if errors.Is(werr, errConflict) {
@@ -157,20 +164,15 @@ func (r *KeyPairDetachmentReconciler) resyncAfter() time.Duration {
 // SetupWithManager registers the controller. Status writes do not trigger reconciles (the
 // generation predicate): waits are explicit RequeueAfter, so each poll costs what it needs.
 func (r *KeyPairDetachmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.ResyncPeriod <= 0 {
-		r.ResyncPeriod = DefaultResyncPeriod
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ecsv1alpha1.KeyPairDetachment{},
+		regionKeyIndex, indexRegionKey); err != nil {
+		return fmt.Errorf("indexing KeyPairDetachments by region and key pair: %w", err)
 	}
-	if r.RebootPollInterval <= 0 {
-		r.RebootPollInterval = DefaultRebootPollInterval
-	}
-	if r.RebootVerifyAfter <= 0 {
-		r.RebootVerifyAfter = 3 * ecs.DefaultCallTimeout
-	}
-	if r.MaxConcurrentReconciles <= 0 {
-		r.MaxConcurrentReconciles = 1
-	}
+	deletion := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil
+	}}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&ecsv1alpha1.KeyPairDetachment{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&ecsv1alpha1.KeyPairDetachment{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletion))).
 		Named("keypairdetachment").
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,

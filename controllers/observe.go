@@ -35,6 +35,9 @@ func (run *run) observe(ctx context.Context, cloud ecs.Client, targets []*instan
 		return false, nil
 	}
 	err = run.describe(ctx, cloud, targets)
+	if run.observationLost(targets) {
+		return false, nil
+	}
 	for _, i := range targets {
 		if i.observed != nil {
 			run.classifyForDetach(ctx, i)
@@ -43,12 +46,41 @@ func (run *run) observe(ctx context.Context, cloud ecs.Client, targets []*instan
 	return true, err
 }
 
+// observationLost reports, and records as the object's problem, an observation that returned
+// none of the instances it asked for although earlier ones saw some of them: ECS answers a
+// caller whose RAM policy changed with an empty list, not an error. Turning that into
+// InstanceNotFound for every instance would halt the rollout for a permission problem.
+func (run *run) observationLost(targets []*instance) bool {
+	observed, seenBefore := 0, 0
+	for _, i := range targets {
+		if i.observed == nil {
+			continue
+		}
+		if i.found {
+			return false
+		}
+		observed++
+		switch i.reason(ecsv1alpha1.ConditionDetached) {
+		case ecsv1alpha1.ReasonPending, ecsv1alpha1.ReasonInstanceNotFound, "":
+		default:
+			seenBefore++
+		}
+	}
+	if observed == 0 || seenBefore == 0 {
+		return false
+	}
+	for _, i := range targets {
+		i.observed = nil
+	}
+	run.problem = &objectProblem{Reason: ecsv1alpha1.ReasonCredentialsError, Message: fmt.Sprintf(
+		"DescribeInstances returned none of the %d instances asked for, %d of which it returned before: "+
+			"the identity%s probably lost permission (a RAM policy change); nothing was changed", observed, seenBefore, run.credentialsSource())}
+	return true
+}
+
 // observeRollout is the observation of a reboot poll: only the instances the reboot phase will
 // look at (in flight, and the next candidates) that this pass has not observed yet.
 func (run *run) observeRollout(ctx context.Context, cloud ecs.Client) error {
-	if !run.obj.Spec.Reboot.Enabled {
-		return nil
-	}
 	var unobserved []*instance
 	for _, i := range run.rolloutWatchList() {
 		if i.observed == nil {
@@ -106,20 +138,15 @@ func (run *run) classifyForDetach(ctx context.Context, i *instance) {
 			run.event(eventWarning, "DriftDetected", "Detach",
 				"Key pair %s was attached again to %s; detaching it again", key, i.id())
 		}
-		if previous != ecsv1alpha1.ReasonDetaching {
-			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-				fmt.Sprintf("Carries %s; to be detached", key), gen)
-		}
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
+			fmt.Sprintf("Carries %s; to be detached", key), gen)
 	case i.observed.KeyPairName == "":
-		// "Not attached now" after our own Detaching marker means we detached it before a
-		// crash or a lost answer: it still needs its reboot, so it counts as Detached.
-		if previous == ecsv1alpha1.ReasonDetaching || previous == ecsv1alpha1.ReasonDetached {
-			msg := fmt.Sprintf("%s detached by this object", key)
-			if c := i.condition(ecsv1alpha1.ConditionDetached); previous == ecsv1alpha1.ReasonDetached && c != nil {
-				msg = c.Message
-			}
-			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonDetached, msg, gen)
-		} else {
+		switch {
+		case previous == ecsv1alpha1.ReasonDetached:
+			// Detached by this object earlier; the condition keeps its message.
+		case previous == ecsv1alpha1.ReasonDetaching:
+			run.claimLostDetach(i)
+		default:
 			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonNotAttached,
 				fmt.Sprintf("%s was not attached when observed", key), gen)
 		}
@@ -127,6 +154,25 @@ func (run *run) classifyForDetach(ctx context.Context, i *instance) {
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonKeyPairMismatch,
 			fmt.Sprintf("Carries another key pair (%s), not %s; left alone", i.observed.KeyPairName, key), gen)
 	}
+}
+
+// claimLostDetach settles an instance whose detach answer was lost: the key is gone and this
+// object's Detaching marker says its call was sent. That is this object's detach, unless
+// another object holds ECS's own answer for it, which is stronger proof.
+func (run *run) claimLostDetach(i *instance) {
+	gen, key := run.obj.Generation, run.obj.Spec.KeyPairName
+	for _, p := range run.peers[i.id()] {
+		if p.status != nil && p.status.Detach != nil && p.status.Detach.Proof == ecsv1alpha1.DetachProofAnswer {
+			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonNotAttached,
+				fmt.Sprintf("%s was detached by %s while this object's answer was lost", key, p.name), gen)
+			return
+		}
+	}
+	marker := i.condition(ecsv1alpha1.ConditionDetached).LastTransitionTime
+	i.status.Detach = &ecsv1alpha1.DetachRecord{Proof: ecsv1alpha1.DetachProofSentMarker, At: marker}
+	run.startNewRebootDuty(i)
+	i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonDetached,
+		fmt.Sprintf("%s detached by this object (the answer was lost; the key was gone at the next observation)", key), gen)
 }
 
 // detachedAny reports whether this object has detached the key pair anywhere, which makes a

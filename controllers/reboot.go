@@ -3,9 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strconv"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -14,191 +11,177 @@ import (
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
 
-// maxRebootAttempts: a reboot request that shows no effect is sent once more, never again.
-const maxRebootAttempts = 2
+// maxRebootRequests bounds the requests per instance and detach: the second is sent only when
+// the first provably never left the operator.
+const maxRebootRequests = 2
 
-// attemptPattern reads the attempt number back from a RebootRequested or Pending message: the
-// contract has no status field for it, and the message is where a human reads it too.
-var attemptPattern = regexp.MustCompile(`attempt (\d+)`)
+// rebootSettled reports whether a Rebooted reason is final for the current detach: nothing
+// (a toggle of reboot.enabled, a halt, a restart, another object) reboots it again.
+func rebootSettled(reason string) bool {
+	switch reason {
+	case ecsv1alpha1.ReasonRebooted, ecsv1alpha1.ReasonRebootedByOther, ecsv1alpha1.ReasonRebootFailed,
+		ecsv1alpha1.ReasonRebootUnconfirmed, ecsv1alpha1.ReasonInstanceStopped:
+		return true
+	}
+	return false
+}
 
-// reboot is the rollout: it settles instances in flight from their observation, then, unless
-// more than maxFailures reboots failed, starts new reboots up to maxConcurrent in flight.
-// Reboots are not idempotent, so each request is preceded by a RebootRequested marker written
-// with optimistic locking; a conflict means this pass read a stale object and calls nothing.
-func (run *run) reboot(ctx context.Context, cloud ecs.Client) error {
+// rebootInFlight reports whether a request may be on its way or in effect.
+func rebootInFlight(reason string) bool {
+	return reason == ecsv1alpha1.ReasonRebootRequested || reason == ecsv1alpha1.ReasonRebooting
+}
+
+// mayStartReboots: new reboots start only with reboot enabled and the object not being deleted;
+// reboots in flight are settled whatever the spec says.
+func (run *run) mayStartReboots() bool {
+	return run.obj.Spec.Reboot.Enabled && run.obj.DeletionTimestamp == nil
+}
+
+// decideDuties works out, for every instance not in flight and not settled, who reboots it
+// (reboot_duty.go). It needs no ECS call: proofs and peers are in statuses.
+func (run *run) decideDuties() {
 	for _, i := range run.table.ordered {
-		run.settleReboot(i)
+		i.duty = nil
+		reason := i.reason(ecsv1alpha1.ConditionRebooted)
+		if rebootInFlight(reason) || rebootSettled(reason) {
+			continue
+		}
+		switch i.reason(ecsv1alpha1.ConditionDetached) {
+		case ecsv1alpha1.ReasonDetached, ecsv1alpha1.ReasonNotAttached:
+			d := decideRebootDuty(i.status.Detach, run.peers[i.id()])
+			i.duty = &d
+		}
+	}
+}
+
+// rebootDue reports whether this object is to reboot the instance and has not asked yet.
+func rebootDue(i *instance) bool {
+	return i.duty != nil && i.duty.kind == dutySelf && !rebootInFlight(i.reason(ecsv1alpha1.ConditionRebooted)) &&
+		!rebootSettled(i.reason(ecsv1alpha1.ConditionRebooted))
+}
+
+// reboot is the rollout: it settles instances in flight from their observation, gives the
+// others the condition their duty says, then, unless more than maxFailures reboots failed,
+// starts new reboots up to maxConcurrent in flight. Reboots are not idempotent, so each
+// request is preceded by a RebootRequested marker written with optimistic locking.
+func (run *run) reboot(ctx context.Context, cloud ecs.Client) error {
+	gen := run.obj.Generation
+	for _, i := range run.table.ordered {
+		reason := i.reason(ecsv1alpha1.ConditionRebooted)
+		switch {
+		case rebootInFlight(reason):
+			run.settleInFlight(i)
+		case rebootSettled(reason) || !run.obj.Spec.Reboot.Enabled:
+		case i.duty != nil:
+			run.applyDuty(i, *i.duty)
+		case i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonPending ||
+			i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonDetaching:
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "Waiting for the detach", gen)
+		default:
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonNotRequired,
+				"The key pair was not detached from it", gen)
+		}
+	}
+	if !run.mayStartReboots() {
+		return nil
 	}
 	inFlight, failures := 0, 0
 	for _, i := range run.table.ordered {
 		switch i.reason(ecsv1alpha1.ConditionRebooted) {
 		case ecsv1alpha1.ReasonRebootRequested, ecsv1alpha1.ReasonRebooting:
 			inFlight++
-		case ecsv1alpha1.ReasonRebootFailed:
+		case ecsv1alpha1.ReasonRebootFailed, ecsv1alpha1.ReasonRebootUnconfirmed:
 			failures++
 		}
 	}
 	spec := run.obj.Spec.Reboot
 	halted := failures > int(spec.MaxFailures)
 	var start []*instance
-	for _, i := range run.rebootCandidates() {
+	for _, i := range run.table.where(rebootDue) {
 		switch {
 		case halted:
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRolloutHalted,
-				fmt.Sprintf("Not started: %d reboots failed, more than spec.reboot.maxFailures (%d)", failures, spec.MaxFailures),
-				run.obj.Generation)
+				fmt.Sprintf("Not started: %d reboots failed, more than spec.reboot.maxFailures (%d)", failures, spec.MaxFailures), gen)
+			continue
 		case i.reason(ecsv1alpha1.ConditionRebooted) == ecsv1alpha1.ReasonRolloutHalted:
-			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-				"Rollout resumed", run.obj.Generation)
-			fallthrough
-		default:
-			if inFlight+len(start) < int(spec.MaxConcurrent) && i.observed != nil && i.found &&
-				i.observed.Status == ecs.StatusRunning && len(start) < ecs.MaxRebootIDs {
-				start = append(start, i)
-			}
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "Rollout resumed", gen)
+		}
+		if i.reason(ecsv1alpha1.ConditionRebooted) != ecsv1alpha1.ReasonPending {
+			continue // Stopped: InstanceStopped
+		}
+		if inFlight+len(start) < int(spec.MaxConcurrent) && len(start) < ecs.MaxRebootIDs &&
+			i.observed != nil && i.found && i.observed.Status == ecs.StatusRunning {
+			start = append(start, i)
 		}
 	}
+	start = run.claimReboots(start)
 	if len(start) == 0 {
 		return nil
 	}
 	return run.requestReboots(ctx, cloud, start)
 }
 
-// rebootCandidates are the instances this object detached that still wait for their reboot.
-func (run *run) rebootCandidates() []*instance {
-	return run.table.where(func(i *instance) bool {
-		if i.reason(ecsv1alpha1.ConditionDetached) != ecsv1alpha1.ReasonDetached {
-			return false
+// claimReboots keeps the instances whose reboot this object wins in the process's ledger; the
+// others wait for the object that holds them.
+func (run *run) claimReboots(start []*instance) []*instance {
+	var won []*instance
+	for _, i := range start {
+		holder, ok := run.r.ledger.claim(run.obj.Spec.RegionID, i.id(), run.obj.UID, run.name(), i.duty.detachAt, run.r.now())
+		if !ok {
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
+				fmt.Sprintf("%s is rebooting it", holder), run.obj.Generation)
+			i.duty = &rebootDuty{kind: dutyWaitPeer, peer: holder}
+			continue
 		}
-		r := i.reason(ecsv1alpha1.ConditionRebooted)
-		return r == ecsv1alpha1.ReasonPending || r == ecsv1alpha1.ReasonRolloutHalted
-	})
-}
-
-// rolloutWatchList is what a reboot poll observes: instances in flight plus as many next
-// candidates as could start, so that a poll costs about ⌈maxConcurrent/100⌉ describes.
-func (run *run) rolloutWatchList() []*instance {
-	watch := run.table.where(func(i *instance) bool {
-		r := i.reason(ecsv1alpha1.ConditionRebooted)
-		return r == ecsv1alpha1.ReasonRebootRequested || r == ecsv1alpha1.ReasonRebooting
-	})
-	candidates := run.rebootCandidates()
-	if n := int(run.obj.Spec.Reboot.MaxConcurrent); len(candidates) > n {
-		candidates = candidates[:n]
+		won = append(won, i)
 	}
-	return append(watch, candidates...)
+	return won
 }
 
-// rolloutInFlight reports whether the rollout still has work that a poll can advance.
-func (run *run) rolloutInFlight() bool {
+func (run *run) name() string { return run.obj.Namespace + "/" + run.obj.Name }
+
+// rolloutWatchList is what a reboot poll observes: instances in flight plus as many due
+// instances as could start, so that a poll costs about ⌈maxConcurrent/100⌉ describes.
+func (run *run) rolloutWatchList() []*instance {
+	watch := run.table.where(func(i *instance) bool { return rebootInFlight(i.reason(ecsv1alpha1.ConditionRebooted)) })
+	if !run.mayStartReboots() {
+		return watch
+	}
+	due := run.table.where(rebootDue)
+	if n := int(run.obj.Spec.Reboot.MaxConcurrent); len(due) > n {
+		due = due[:n]
+	}
+	return append(watch, due...)
+}
+
+// rolloutActive reports whether the rollout still has work that a poll can advance: reboots
+// in flight, reboots to start, or instances waiting for another object.
+func (run *run) rolloutActive() bool {
 	for _, i := range run.table.ordered {
-		switch i.reason(ecsv1alpha1.ConditionRebooted) {
-		case ecsv1alpha1.ReasonRebootRequested, ecsv1alpha1.ReasonRebooting:
+		reason := i.reason(ecsv1alpha1.ConditionRebooted)
+		if rebootInFlight(reason) {
 			return true
-		case ecsv1alpha1.ReasonPending:
-			if i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonDetached {
-				return true
-			}
+		}
+		if !run.mayStartReboots() || reason != ecsv1alpha1.ReasonPending {
+			continue
+		}
+		if i.duty != nil && i.duty.kind != dutyNone {
+			return true
+		}
+		if d := i.reason(ecsv1alpha1.ConditionDetached); d == ecsv1alpha1.ReasonDetached || d == ecsv1alpha1.ReasonNotAttached {
+			return true
 		}
 	}
 	return false
 }
 
-// settleReboot moves one instance's Rebooted condition on from what is known now.
-func (run *run) settleReboot(i *instance) {
-	gen := run.obj.Generation
-	detached, rebooted := i.reason(ecsv1alpha1.ConditionDetached), i.reason(ecsv1alpha1.ConditionRebooted)
-	switch rebooted {
-	case ecsv1alpha1.ReasonRebooted, ecsv1alpha1.ReasonInstanceStopped, ecsv1alpha1.ReasonRebootFailed:
-		return // final for this object: an instance is never rebooted twice
-	case ecsv1alpha1.ReasonRebootRequested, ecsv1alpha1.ReasonRebooting:
-		run.settleInFlight(i)
-		return
-	}
-	switch detached {
-	case ecsv1alpha1.ReasonPending, ecsv1alpha1.ReasonDetaching:
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "Waiting for the detach", gen)
-	case ecsv1alpha1.ReasonDetached:
-		if rebooted == ecsv1alpha1.ReasonNotRequired || attemptOf(i.condition(ecsv1alpha1.ConditionRebooted).Message) == 0 {
-			// NotRequired here means detached by this object only now (drift after a
-			// NotAttached observation); a retry's message keeps its attempt number.
-			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-				"Waiting for a reboot slot", gen)
-		}
-		if i.observed != nil && i.found && i.observed.Status == ecs.StatusStopped {
-			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceStopped,
-				"Stopped: the detach takes effect at its next start; the operator never starts it", gen)
-		}
-	default:
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonNotRequired,
-			"This object did not detach the key pair from this instance", gen)
-	}
-}
-
-// settleInFlight decides what happened to a requested reboot from the instance itself, never
-// by asking again: Stopping/Starting means ECS took it; Running with a StartTime not before
-// the marker's minute (ECS reports minutes) means it is done; Running with an older StartTime
-// long after the request means the request never reached ECS, and it may be sent once more.
-func (run *run) settleInFlight(i *instance) {
-	gen := run.obj.Generation
-	c := i.condition(ecsv1alpha1.ConditionRebooted)
-	marker := c.LastTransitionTime.Time
-	elapsed := run.now.Sub(marker)
-	o := i.observed
-	switch {
-	case o == nil:
-		return
-	case !i.found:
-		countReboots(rebootFailed, 1)
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
-			"The instance no longer exists", gen)
-	case o.Status == ecs.StatusRunning && !o.StartTime.IsZero() && !o.StartTime.Before(marker.Truncate(time.Minute)):
-		countReboots(rebootDone, 1)
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionTrue, ecsv1alpha1.ReasonRebooted,
-			fmt.Sprintf("Running again since %s", o.StartTime.UTC().Format(time.RFC3339)), gen)
-	case elapsed > run.rebootTimeout():
-		countReboots(rebootFailed, 1)
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
-			fmt.Sprintf("Not Running again within spec.reboot.timeout (%s); status %s", run.rebootTimeout(), o.Status), gen)
-	case o.Status == ecs.StatusStopping || o.Status == ecs.StatusStarting || o.Status == ecs.StatusPending:
-		if c.Reason == ecsv1alpha1.ReasonRebootRequested {
-			// Status stays Unknown, so the transition time (the marker) is kept.
-			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonRebooting,
-				"Reboot in progress; waiting for Running", gen)
-		}
-	case o.Status == ecs.StatusStopped:
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceStopped,
-			"Stopped during the rollout: the detach takes effect at its next start; the operator never starts it", gen)
-	case c.Reason == ecsv1alpha1.ReasonRebootRequested && elapsed > run.r.RebootVerifyAfter:
-		attempt := attemptOf(c.Message)
-		if attempt >= maxRebootAttempts {
-			countReboots(rebootFailed, 1)
-			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
-				fmt.Sprintf("%d reboot requests showed no effect", attempt), gen)
-			return
-		}
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-			fmt.Sprintf("Reboot request (attempt %d) never reached ECS: still Running since %s", attempt,
-				o.StartTime.UTC().Format(time.RFC3339)), gen)
-	}
-}
-
 // rebootTimeout is spec.reboot.timeout; the API server defaults it, the fallback only guards
 // objects stored before the default existed.
-func (run *run) rebootTimeout() time.Duration {
+func (run *run) rebootTimeout() metav1.Duration {
 	if t := run.obj.Spec.Reboot.Timeout; t != nil && t.Duration > 0 {
-		return t.Duration
+		return *t
 	}
-	return 15 * time.Minute
-}
-
-func attemptOf(message string) int {
-	if m := attemptPattern.FindStringSubmatch(message); m != nil {
-		if n, err := strconv.Atoi(m[1]); err == nil {
-			return n
-		}
-	}
-	return 0
+	return metav1.Duration{Duration: defaultRebootTimeout}
 }
 
 // requestReboots writes the RebootRequested markers, then asks ECS to reboot the instances.
@@ -206,17 +189,27 @@ func (run *run) requestReboots(ctx context.Context, cloud ecs.Client, start []*i
 	gen := run.obj.Generation
 	firstOfRollout := true
 	for _, i := range run.table.ordered {
-		if r := i.reason(ecsv1alpha1.ConditionRebooted); r != ecsv1alpha1.ReasonPending && r != ecsv1alpha1.ReasonNotRequired &&
-			r != ecsv1alpha1.ReasonRolloutHalted {
+		if r := i.status.Reboot; r != nil && r.Attempts > 0 && r.By == "" {
 			firstOfRollout = false
 		}
 	}
-	previous := make(map[string]metav1.Condition, len(start))
+	if err := run.ensureFinalizer(ctx); err != nil {
+		return err
+	}
+	now := run.r.now()
 	for _, i := range start {
-		c := i.condition(ecsv1alpha1.ConditionRebooted)
-		previous[i.id()] = *c
+		rec := i.status.Reboot
+		if rec == nil || rec.By != "" {
+			rec = &ecsv1alpha1.RebootRecord{}
+		}
+		if rec.StartTimeBefore == nil && !i.observed.StartTime.IsZero() {
+			rec.StartTimeBefore = &metav1.Time{Time: i.observed.StartTime}
+		}
+		rec.Attempts++
+		rec.RequestedAt = &metav1.Time{Time: now}
+		i.status.Reboot = rec
 		i.setMarker(ecsv1alpha1.ConditionRebooted, ecsv1alpha1.ReasonRebootRequested,
-			fmt.Sprintf("Reboot requested (attempt %d)", attemptOf(c.Message)+1), gen, run.now)
+			fmt.Sprintf("Reboot requested (request %d of at most %d)", rec.Attempts, maxRebootRequests), gen, now)
 	}
 	if err := run.persist(ctx); err != nil {
 		return err
@@ -228,10 +221,16 @@ func (run *run) requestReboots(ctx context.Context, cloud ecs.Client, start []*i
 
 	res, err := cloud.RebootInstances(ctx, ids(start), run.obj.Spec.Reboot.ForceStop)
 	if err != nil {
-		if ecs.ErrorCode(err) != "" && ecs.Classify(err) != ecs.ClassRetryable || ecs.IsThrottling(err) {
-			// ECS answered with a refusal: no reboot happened, so the markers are withdrawn.
+		switch {
+		case ecs.NeverSent(err):
+			// Nothing left the operator: the request may be made once more, never a third time.
 			for _, i := range start {
-				i.status.Conditions = replaceCondition(i.status.Conditions, previous[i.id()])
+				run.withdrawReboot(i, false, fmt.Sprintf("The reboot request never left the operator (%s)", ecs.ErrorCode(err)))
+			}
+		case ecs.ErrorCode(err) != "" && (ecs.IsThrottling(err) || ecs.Classify(err) != ecs.ClassRetryable):
+			// ECS refused the request as a whole: no reboot happened, so it does not count.
+			for _, i := range start {
+				run.withdrawReboot(i, true, fmt.Sprintf("ECS refused the reboot request (%s); will ask again", ecs.ErrorCode(err)))
 			}
 		}
 		// Otherwise the answer was lost: the markers stay and the instances are observed.
@@ -248,6 +247,25 @@ func (run *run) requestReboots(ctx context.Context, cloud ecs.Client, start []*i
 	return nil
 }
 
+// withdrawReboot takes back a marker for a request that did nothing. refused: ECS answered
+// that it did not act, so the request does not count; otherwise it never left the operator,
+// which counts towards maxRebootRequests.
+func (run *run) withdrawReboot(i *instance, refused bool, message string) {
+	gen := run.obj.Generation
+	run.r.ledger.release(run.obj.Spec.RegionID, i.id(), run.obj.UID)
+	rec := i.status.Reboot
+	if refused && rec.Attempts > 0 {
+		rec.Attempts--
+	}
+	if !refused && rec.Attempts >= maxRebootRequests {
+		countReboots(rebootFailed, 1)
+		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
+			fmt.Sprintf("%s; %d requests never reached ECS, no further one is made", message, rec.Attempts), gen)
+		return
+	}
+	i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, message, gen)
+}
+
 // recordRebootResult applies one instance's answer and reports whether ECS accepted it.
 func (run *run) recordRebootResult(i *instance, result ecs.InstanceResult, requestID string) bool {
 	gen := run.obj.Generation
@@ -262,25 +280,14 @@ func (run *run) recordRebootResult(i *instance, result ecs.InstanceResult, reque
 		if result.Code == ecs.CodeNoInstanceResult {
 			return false // unknown outcome: the marker stays and the instance is observed
 		}
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-			fmt.Sprintf("Reboot refused for now (%s); will retry", result.Code), gen)
+		run.withdrawReboot(i, true, fmt.Sprintf("Reboot refused for now (%s); will ask again", result.Code))
 	case ecs.ClassInstanceState:
 		// Not Running any more: the next observation says whether it stopped.
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-			fmt.Sprintf("ECS refused the reboot (%s: %s); observing it again", result.Code, result.Message), gen)
+		run.withdrawReboot(i, true, fmt.Sprintf("ECS refused the reboot (%s: %s); observing it again", result.Code, result.Message))
 	default:
+		countReboots(rebootFailed, 1)
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
 			fmt.Sprintf("ECS refused the reboot: %s: %s", result.Code, result.Message), gen)
 	}
 	return false
-}
-
-func replaceCondition(conditions []metav1.Condition, c metav1.Condition) []metav1.Condition {
-	for n := range conditions {
-		if conditions[n].Type == c.Type {
-			conditions[n] = c
-			return conditions
-		}
-	}
-	return append(conditions, c)
 }

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,81 +13,80 @@ import (
 )
 
 // TestSettleInFlight is the decision table that keeps reboots exactly-once after a crash or a
-// lost answer: what an instance in RebootRequested or Rebooting becomes, given what is observed.
+// lost answer: what an instance in RebootRequested or Rebooting becomes, given what ECS shows.
+// Every case runs with the manager's clock right, 5 minutes ahead and 5 minutes behind: the
+// outcome rests on ECS's evidence, never on comparing ECS times with the manager's clock.
 func TestSettleInFlight(t *testing.T) {
-	marker := time.Date(2026, 11, 28, 4, 4, 30, 0, time.UTC)
-	oldStart := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	sameMinute := time.Date(2026, 11, 28, 4, 4, 0, 0, time.UTC)
-	const verifyAfter = 90 * time.Second
+	trueMarker := time.Date(2026, 11, 28, 4, 4, 30, 0, time.UTC) // when the request really went out
+	before := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)       // StartTime before the request
+	sameMinute := time.Date(2026, 11, 28, 4, 4, 0, 0, time.UTC)  // a reboot within the request's minute
 	cases := []struct {
 		name        string
 		reason      string
-		message     string
 		observed    *ecs.Instance
 		found       bool
 		sinceMarker time.Duration
 		wantReason  string
 		wantStatus  metav1.ConditionStatus
 	}{
-		{"not observed this pass: unchanged", ecsv1alpha1.ReasonRebootRequested, "Reboot requested (attempt 1)",
+		{"not observed this pass: unchanged", ecsv1alpha1.ReasonRebootRequested,
 			nil, false, time.Second, ecsv1alpha1.ReasonRebootRequested, metav1.ConditionUnknown},
-		{"stopping: ECS took it", ecsv1alpha1.ReasonRebootRequested, "Reboot requested (attempt 1)",
-			&ecs.Instance{Status: ecs.StatusStopping, StartTime: oldStart}, true, time.Second,
+		{"answer lost, then Stopping: ECS took it", ecsv1alpha1.ReasonRebootRequested,
+			&ecs.Instance{Status: ecs.StatusStopping, StartTime: before}, true, time.Second,
 			ecsv1alpha1.ReasonRebooting, metav1.ConditionUnknown},
-		{"running, StartTime in the marker's minute: done", ecsv1alpha1.ReasonRebootRequested, "Reboot requested (attempt 1)",
+		{"answer lost, Running with a later StartTime: done", ecsv1alpha1.ReasonRebootRequested,
 			&ecs.Instance{Status: ecs.StatusRunning, StartTime: sameMinute}, true, time.Second,
 			ecsv1alpha1.ReasonRebooted, metav1.ConditionTrue},
-		{"running, old StartTime, soon after the request: wait", ecsv1alpha1.ReasonRebootRequested, "Reboot requested (attempt 1)",
-			&ecs.Instance{Status: ecs.StatusRunning, StartTime: oldStart}, true, 10 * time.Second,
+		{"answer lost, Running, StartTime unchanged, soon after: wait", ecsv1alpha1.ReasonRebootRequested,
+			&ecs.Instance{Status: ecs.StatusRunning, StartTime: before}, true, 10 * time.Second,
 			ecsv1alpha1.ReasonRebootRequested, metav1.ConditionUnknown},
-		{"running, old StartTime, long after: never reached ECS, ask once more", ecsv1alpha1.ReasonRebootRequested,
-			"Reboot requested (attempt 1)", &ecs.Instance{Status: ecs.StatusRunning, StartTime: oldStart}, true, 2 * time.Minute,
-			ecsv1alpha1.ReasonPending, metav1.ConditionUnknown},
-		{"second request without effect: failed, never a third", ecsv1alpha1.ReasonRebootRequested,
-			"Reboot requested (attempt 2)", &ecs.Instance{Status: ecs.StatusRunning, StartTime: oldStart}, true, 2 * time.Minute,
-			ecsv1alpha1.ReasonRebootFailed, metav1.ConditionFalse},
-		{"accepted but still starting after the timeout: failed", ecsv1alpha1.ReasonRebooting, "Reboot accepted",
-			&ecs.Instance{Status: ecs.StatusStarting, StartTime: oldStart}, true, 20 * time.Minute,
-			ecsv1alpha1.ReasonRebootFailed, metav1.ConditionFalse},
-		{"accepted and running again", ecsv1alpha1.ReasonRebooting, "Reboot accepted",
-			&ecs.Instance{Status: ecs.StatusRunning, StartTime: marker.Add(2 * time.Minute)}, true, 3 * time.Minute,
+		{"answer lost, no evidence long after: still waiting, never asked again on a guess", ecsv1alpha1.ReasonRebootRequested,
+			&ecs.Instance{Status: ecs.StatusRunning, StartTime: before}, true, 10 * time.Minute,
+			ecsv1alpha1.ReasonRebootRequested, metav1.ConditionUnknown},
+		{"answer lost, no evidence past the timeout: unconfirmed, for a person", ecsv1alpha1.ReasonRebootRequested,
+			&ecs.Instance{Status: ecs.StatusRunning, StartTime: before}, true, 16 * time.Minute,
+			ecsv1alpha1.ReasonRebootUnconfirmed, metav1.ConditionFalse},
+		{"accepted, Running again with StartTime unchanged (minute precision): done", ecsv1alpha1.ReasonRebooting,
+			&ecs.Instance{Status: ecs.StatusRunning, StartTime: before}, true, 20 * time.Second,
 			ecsv1alpha1.ReasonRebooted, metav1.ConditionTrue},
-		{"stopped by someone during the rollout: never started", ecsv1alpha1.ReasonRebooting, "Reboot accepted",
-			&ecs.Instance{Status: ecs.StatusStopped, StartTime: oldStart}, true, time.Minute,
+		{"accepted but still Starting after the timeout: failed", ecsv1alpha1.ReasonRebooting,
+			&ecs.Instance{Status: ecs.StatusStarting, StartTime: before}, true, 20 * time.Minute,
+			ecsv1alpha1.ReasonRebootFailed, metav1.ConditionFalse},
+		{"accepted and Stopping: wait", ecsv1alpha1.ReasonRebooting,
+			&ecs.Instance{Status: ecs.StatusStopping, StartTime: before}, true, time.Minute,
+			ecsv1alpha1.ReasonRebooting, metav1.ConditionUnknown},
+		{"stopped by someone during the rollout: never started", ecsv1alpha1.ReasonRebooting,
+			&ecs.Instance{Status: ecs.StatusStopped, StartTime: before}, true, time.Minute,
 			ecsv1alpha1.ReasonInstanceStopped, metav1.ConditionFalse},
-		{"released meanwhile", ecsv1alpha1.ReasonRebooting, "Reboot accepted",
+		{"released meanwhile", ecsv1alpha1.ReasonRebooting,
 			&ecs.Instance{}, false, time.Minute, ecsv1alpha1.ReasonRebootFailed, metav1.ConditionFalse},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			obj := &ecsv1alpha1.KeyPairDetachment{Spec: ecsv1alpha1.KeyPairDetachmentSpec{
-				Reboot: ecsv1alpha1.RebootSpec{Enabled: true, Timeout: &metav1.Duration{Duration: 15 * time.Minute}}}}
-			r := &KeyPairDetachmentReconciler{RebootVerifyAfter: verifyAfter}
-			status := &ecsv1alpha1.InstanceStatus{InstanceID: "i-a", Conditions: []metav1.Condition{{
-				Type: ecsv1alpha1.ConditionRebooted, Status: metav1.ConditionUnknown, Reason: tc.reason,
-				Message: tc.message, LastTransitionTime: metav1.NewTime(marker)}}}
-			i := &instance{status: status, observed: tc.observed, found: tc.found}
-			run := &run{r: r, obj: obj, now: marker.Add(tc.sinceMarker)}
-			run.settleInFlight(i)
-			got := meta.FindStatusCondition(i.status.Conditions, ecsv1alpha1.ConditionRebooted)
-			if got.Reason != tc.wantReason || got.Status != tc.wantStatus {
-				t.Fatalf("got %s/%s (%q), want %s/%s", got.Status, got.Reason, got.Message, tc.wantStatus, tc.wantReason)
-			}
-			if got.Reason == ecsv1alpha1.ReasonRebooting && !got.LastTransitionTime.Time.Equal(marker) {
-				t.Errorf("Rebooting must keep the marker's time, got %v", got.LastTransitionTime)
-			}
-		})
-	}
-}
-
-func TestAttemptOf(t *testing.T) {
-	for message, want := range map[string]int{
-		"Reboot requested (attempt 1)": 1,
-		"Reboot request (attempt 2) never reached ECS: still Running since 2026-11-01T00:00:00Z": 2,
-		"Waiting for a reboot slot": 0,
-	} {
-		if got := attemptOf(message); got != want {
-			t.Errorf("attemptOf(%q) = %d, want %d", message, got, want)
+	for _, skew := range []time.Duration{0, 5 * time.Minute, -5 * time.Minute} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("clock %+v/%s", skew, tc.name), func(t *testing.T) {
+				marker := trueMarker.Add(skew) // the manager stamps markers with its own clock
+				obj := unitObject("a", []string{"i-a"}, true)
+				r := &KeyPairDetachmentReconciler{}
+				status := &ecsv1alpha1.InstanceStatus{InstanceID: "i-a",
+					Reboot: &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &metav1.Time{Time: marker},
+						StartTimeBefore: &metav1.Time{Time: before}},
+					Conditions: []metav1.Condition{{
+						Type: ecsv1alpha1.ConditionRebooted, Status: metav1.ConditionUnknown, Reason: tc.reason,
+						LastTransitionTime: metav1.NewTime(marker)}}}
+				i := &instance{status: status, observed: tc.observed, found: tc.found}
+				run := &run{r: r, obj: obj, now: marker.Add(tc.sinceMarker)}
+				run.settleInFlight(i)
+				got := meta.FindStatusCondition(i.status.Conditions, ecsv1alpha1.ConditionRebooted)
+				if got.Reason != tc.wantReason || got.Status != tc.wantStatus {
+					t.Fatalf("got %s/%s (%q), want %s/%s", got.Status, got.Reason, got.Message, tc.wantStatus, tc.wantReason)
+				}
+				if got.Reason == ecsv1alpha1.ReasonRebooting && !got.LastTransitionTime.Time.Equal(marker) {
+					t.Errorf("Rebooting must keep the marker's time, got %v", got.LastTransitionTime)
+				}
+				if i.status.Reboot.Attempts != 1 {
+					t.Errorf("settling never changes the attempt count, got %d", i.status.Reboot.Attempts)
+				}
+			})
 		}
 	}
 }

@@ -164,10 +164,14 @@ var _ = Describe("The reboot phase", func() {
 		fleet[0].RebootHang = true
 		emu, url := startEmulator(fleetOf(fleet))
 		namespace := newNamespace()
-		startManager(managerOptions{endpoint: url, namespace: namespace})
+		clock := &testClock{}
+		startManager(managerOptions{endpoint: url, namespace: namespace, clock: clock})
 		obj := newDetachment(namespace, idsOf(fleet))
-		withReboot(obj, 1, 0, 3*time.Second)
+		withReboot(obj, 1, 0, time.Minute)
 		Expect(k8sClient.Create(suiteCtx, obj)).To(Succeed())
+		Eventually(func() string { return reasonsByInstance(fetch(obj), ecsv1alpha1.ConditionRebooted)["i-hang001"] }, time.Minute).
+			Should(BeElementOf(ecsv1alpha1.ReasonRebootRequested, ecsv1alpha1.ReasonRebooting))
+		clock.advance(2 * time.Minute) // past spec.reboot.timeout for the hung instance
 
 		halted := eventuallyCondition(obj, ecsv1alpha1.ConditionReady, "False/RolloutHalted", 2*time.Minute)
 		Expect(objectCondition(halted, ecsv1alpha1.ConditionStalled)).To(Equal("True/RolloutHalted"))
@@ -220,8 +224,7 @@ var _ = Describe("The reboot phase", func() {
 		namespace := newNamespace()
 		// The call timeout leaves a loaded machine time to deliver the request; the proxy then
 		// holds it until the client has timed out.
-		startManager(managerOptions{endpoint: proxyURL, namespace: namespace, callTimeout: 3 * time.Second,
-			tweak: func(r *KeyPairDetachmentReconciler) { r.RebootVerifyAfter = 30 * time.Second }})
+		startManager(managerOptions{endpoint: proxyURL, namespace: namespace, callTimeout: 3 * time.Second})
 		obj := newDetachment(namespace, idsOf(fleet))
 		withReboot(obj, 10, 0, time.Minute)
 		Expect(k8sClient.Create(suiteCtx, obj)).To(Succeed())

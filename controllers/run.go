@@ -30,6 +30,10 @@ type run struct {
 	// this run wrote (or read), to skip writes that change nothing.
 	before  *ecsv1alpha1.KeyPairDetachmentStatus
 	written *ecsv1alpha1.KeyPairDetachmentStatus
+	// peers is what other objects naming the same instances say about them.
+	peers peerView
+	// gone: the finalizer was removed from a deleted object; there is no status to write.
+	gone bool
 }
 
 // objectProblem is why an object cannot progress; Reason is a Ready=False reason.
@@ -53,6 +57,9 @@ func (run *run) statusUnchanged() bool {
 
 // phases runs the reconcile of design.md §3 up to (not including) the final status write.
 func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
+	if run.obj.Spec.Suspend && run.obj.DeletionTimestamp != nil {
+		return run.finishDeletion(ctx) // suspended: no ECS call, not even to settle reboots
+	}
 	if run.obj.Spec.Suspend {
 		run.problem = &objectProblem{Reason: ecsv1alpha1.ReasonSuspended, Message: "spec.suspend is set: no ECS call is made"}
 		return ctrl.Result{}, nil
@@ -68,17 +75,26 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	if err != nil {
 		return run.cloudError(ctx, err)
 	}
+	if err := run.loadPeers(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
 
 	// A full pass observes every instance; between full passes only the unsettled ones (new,
 	// or left by a failed call) are observed, so a pass that fails half-way keeps what it
-	// settled and the next one goes on from there.
+	// settled and the next one goes on from there. A deleted object starts nothing new.
 	targets := run.table.ordered
 	if !run.r.beginFullPass(run.obj) {
 		targets = run.table.where(unsettled)
 	}
+	if run.obj.DeletionTimestamp != nil {
+		targets = nil
+	}
 	if len(targets) > 0 {
 		proceed, err := run.observe(ctx, cloud, targets)
 		if err == nil && !proceed {
+			if run.problem != nil && run.problem.Reason == ecsv1alpha1.ReasonCredentialsError {
+				return run.credentialsProblem(ctx, run.problem.Message)
+			}
 			return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
 		}
 		// Instances observed before a failed page are detached all the same.
@@ -89,20 +105,24 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 			return run.cloudError(ctx, err)
 		}
 	}
+	run.decideDuties()
 	if err := run.observeRollout(ctx, cloud); err != nil {
 		return run.cloudError(ctx, err)
 	}
-
-	if run.obj.Spec.Reboot.Enabled {
-		if err := run.reboot(ctx, cloud); err != nil {
-			return run.cloudError(ctx, err)
-		}
+	if err := run.reboot(ctx, cloud); err != nil {
+		return run.cloudError(ctx, err)
+	}
+	if run.obj.DeletionTimestamp != nil {
+		return run.finishDeletion(ctx)
+	}
+	if err := run.releaseFinalizerWhenDone(ctx); err != nil {
+		return ctrl.Result{}, err
 	}
 	if run.detachUnsettled() {
 		// Retryable per-instance answers: the workqueue's backoff paces the retry.
 		return ctrl.Result{}, fmt.Errorf("some detaches of %s/%s got a retryable answer; retrying", run.obj.Namespace, run.obj.Name)
 	}
-	if run.obj.Spec.Reboot.Enabled && run.rolloutInFlight() {
+	if run.rolloutActive() {
 		return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil
 	}
 	return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil

@@ -33,10 +33,10 @@ func (run *run) summarize() {
 		}
 		if reb != nil {
 			switch reb.Reason {
-			case ecsv1alpha1.ReasonRebooted:
+			case ecsv1alpha1.ReasonRebooted, ecsv1alpha1.ReasonRebootedByOther:
 				s.Rebooted++
 				needReboot++
-			case ecsv1alpha1.ReasonRebootFailed:
+			case ecsv1alpha1.ReasonRebootFailed, ecsv1alpha1.ReasonRebootUnconfirmed:
 				rebootFailed++
 				needReboot++
 				failed = true
@@ -107,7 +107,7 @@ func (run *run) pendingCount() int32 {
 		reb := i.condition(ecsv1alpha1.ConditionRebooted)
 		switch {
 		case det.Status == metav1.ConditionFalse:
-		case reb != nil && reb.Reason == ecsv1alpha1.ReasonRebootFailed:
+		case reb != nil && (reb.Reason == ecsv1alpha1.ReasonRebootFailed || reb.Reason == ecsv1alpha1.ReasonRebootUnconfirmed):
 		case det.Status == metav1.ConditionUnknown:
 			n++
 		case reb != nil && (reb.Status == metav1.ConditionUnknown || reb.Reason == ecsv1alpha1.ReasonRolloutHalted):

@@ -37,8 +37,11 @@ const (
 
 // Reasons of the per-instance Rebooted condition (ReasonPending is shared).
 const (
-	// ReasonRebooted (True): rebooted and Running again.
+	// ReasonRebooted (True): this object rebooted it and it is Running again.
 	ReasonRebooted = "Rebooted"
+	// ReasonRebootedByOther (True): another object rebooted it after this detach took place;
+	// the message and status.instances[].reboot.by name it.
+	ReasonRebootedByOther = "RebootedByOther"
 	// ReasonRebootRequested (Unknown): intent recorded before the reboot call.
 	ReasonRebootRequested = "RebootRequested"
 	// ReasonRebooting (Unknown): ECS accepted the reboot; waiting for Running.
@@ -51,7 +54,15 @@ const (
 	ReasonRebootFailed = "RebootFailed"
 	// ReasonRolloutHalted (False): not started because maxFailures was exceeded.
 	ReasonRolloutHalted = "RolloutHalted"
+	// ReasonRebootUnconfirmed (False): a request's answer was lost and ECS showed no evidence
+	// either way within timeout; never asked again on a guess, a person checks it.
+	ReasonRebootUnconfirmed = "RebootUnconfirmed"
 )
+
+// FinalizerRebootsInFlight holds a deleted object while its reboots settle, so that the
+// instances it detached but did not reboot are named before it goes.
+const FinalizerRebootsInFlight = "ecs.keypairs.dev/reboots-in-flight"
+
 
 // Reasons of the object conditions. Ready=False also uses ReasonRolloutHalted, and the object's
 // Detached and Rebooted conditions use the per-instance reasons where they fit.

@@ -52,6 +52,7 @@ type SecretReference struct {
 	// +kubebuilder:validation:Required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
 }
 
@@ -79,13 +80,18 @@ type RebootSpec struct {
 	// +optional
 	// +kubebuilder:default=0
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
 	MaxFailures int32 `json:"maxFailures,omitempty"`
 
-	// Timeout is how long an instance may take to run again before its reboot counts as failed.
+	// Timeout is how long an instance may take to run again before its reboot counts as failed:
+	// Go duration syntax (90s, 15m, 1h30m; no days), 1m..24h. The pattern admits only what Go
+	// parses, because one object the manager cannot decode stops it listing every object.
 	// +optional
 	// +kubebuilder:default="15m"
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Format=duration
+	// +kubebuilder:validation:MaxLength=20
+	// +kubebuilder:validation:Pattern=`^([0-9]{1,6}(\.[0-9]{1,9})?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="timeout must be between 1m and 24h, in Go duration syntax such as 90s, 15m or 1h30m"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
@@ -129,6 +135,20 @@ type InstanceStatus struct {
 	// LastRequestID is the ECS RequestId of the latest call that changed this instance.
 	// +optional
 	LastRequestID string `json:"lastRequestId,omitempty"`
+
+	// Detach is this object's own detach of the key pair from the instance: the proof that
+	// makes the instance's reboot this object's to do.
+	// +optional
+	Detach *DetachRecord `json:"detach,omitempty"`
+
+	// DetachRetries counts answers for this instance that left its detach undecided (a
+	// transient or unknown ECS code); past a bound the code is reported as a failure.
+	// +optional
+	DetachRetries int32 `json:"detachRetries,omitempty"`
+
+	// Reboot records the reboot that makes the current detach take effect.
+	// +optional
+	Reboot *RebootRecord `json:"reboot,omitempty"`
 
 	// Conditions: Detached and, with reboot enabled, Rebooted.
 	// +optional

@@ -69,16 +69,10 @@ func startOperator(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 	if err != nil {
 		return nil, fmt.Errorf("create the ECS client factory: %w", err)
 	}
-	r := &controllers.KeyPairDetachmentReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Recorder:                mgr.GetEventRecorder("ecs-keypair-operator"),
-		ECS:                     factory,
-		ResyncPeriod:            controllers.DefaultResyncPeriod,
+	r := controllers.NewKeyPairDetachmentReconciler(mgr, factory, controllers.Options{
 		RebootPollInterval:      o.pollInterval,
-		RebootVerifyAfter:       3 * callTimeout,
 		MaxConcurrentReconciles: 4,
-	}
+	})
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up the reconciler: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 
@@ -24,6 +25,9 @@ const (
 	// CodeCredentialsUnavailable: the credentials provider could not produce keys (an RRSA token
 	// exchange refused by STS, an unreadable token file).
 	CodeCredentialsUnavailable = "CredentialsUnavailable"
+	// CodeNotSent: the call gave up while waiting for the client-side rate limit; nothing left
+	// the process.
+	CodeNotSent = "NotSent"
 )
 
 // Class says what the operator should do about an error or a per-instance result code.
@@ -90,6 +94,7 @@ var codeClasses = map[string]Class{
 	// Not in the table: a nonce collision is random, the next call draws a new one.
 	"SignatureNonceUsed": ClassRetryable,
 	CodeNoInstanceResult: ClassRetryable,
+	CodeNotSent:          ClassRetryable,
 
 	"InvalidAccessKeyId.NotFound": ClassCredentials,
 	"SignatureDoesNotMatch":       ClassCredentials,
@@ -148,6 +153,13 @@ func lookupCode(code string) (Class, bool) {
 	return ClassNone, false
 }
 
+// IsKnownCode reports whether the classification table names code (or its family): an
+// unknown per-instance code is retried a few times before it is reported as a failure.
+func IsKnownCode(code string) bool {
+	_, ok := lookupCode(code)
+	return ok
+}
+
 // ClassifyCode classifies a per-instance result code (InstanceResult.Code). A code the table
 // does not know is a per-instance failure (design.md: DetachFailed/RebootFailed with the code
 // in the message), not a reason to stop the whole object.
@@ -176,6 +188,22 @@ func Classify(err error) Class {
 		}
 	}
 	return ClassRetryable
+}
+
+// NeverSent reports whether err proves that the request never left this process: a decision
+// of this package (a batch too large, a rate-limit wait given up) or a failed dial, which
+// happens before any byte is written. Only then may a non-idempotent call be repeated; a
+// timeout or a reset connection says nothing about whether ECS acted.
+func NeverSent(err error) bool {
+	if err == nil {
+		return false
+	}
+	var le *localError
+	if errors.As(err, &le) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // IsThrottling reports whether ECS (not the client-side limiter) refused the call for rate.

@@ -50,7 +50,7 @@ var _ Client = (*sdkClient)(nil)
 // by the per-call timeout.
 func (c *sdkClient) call(ctx context.Context, action string, do func(context.Context, *dara.RuntimeOptions) error) error {
 	if err := c.limiter.Wait(ctx); err != nil {
-		return fmt.Errorf("ecs %s: waiting for the client-side rate limit: %w", action, err)
+		return &localError{code: CodeNotSent, msg: fmt.Sprintf("ecs %s: waiting for the client-side rate limit", action), err: err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()

@@ -273,3 +273,35 @@ func TestOversizedBatchesRejectedLocally(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestNeverSent is what makes a second reboot request safe: only failures that prove nothing
+// left the process count, a timeout after the request was written never does.
+func TestNeverSent(t *testing.T) {
+	gone := newFakeECS(t, nil)
+	c := gone.client(t, FactoryOptions{})
+	gone.srv.Close()
+	if _, err := c.RebootInstances(context.Background(), []string{"i-a"}, false); !NeverSent(err) {
+		t.Errorf("connection refused must prove the request was never sent: %v", err)
+	}
+
+	hang := newFakeECS(t, func(string, url.Values) (int, string) { return 0, "" })
+	c = hang.client(t, FactoryOptions{CallTimeout: 100 * time.Millisecond})
+	if _, err := c.RebootInstances(context.Background(), []string{"i-a"}, false); err == nil || NeverSent(err) {
+		t.Errorf("a timeout after sending proves nothing, got NeverSent for %v", err)
+	}
+
+	if _, err := c.RebootInstances(context.Background(), make([]string, MaxRebootIDs+1), false); !NeverSent(err) {
+		t.Errorf("a batch refused locally was never sent: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	limited := newFakeECS(t, nil).client(t, FactoryOptions{QPS: 0.001, Burst: 1})
+	_, _ = limited.DescribeInstances(context.Background(), []string{"i-a"}) // spends the burst
+	if _, err := limited.RebootInstances(ctx, []string{"i-a"}, false); !NeverSent(err) || Classify(err) != ClassRetryable {
+		t.Errorf("a rate-limit wait given up was never sent: %v (class %v)", err, Classify(err))
+	}
+	if NeverSent(&APIError{Code: "Throttling"}) {
+		t.Error("an ECS answer is not NeverSent")
+	}
+}

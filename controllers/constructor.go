@@ -1,0 +1,63 @@
+package controllers
+
+import (
+	"time"
+
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// Options are the reconciler's knobs. Zero values take the defaults, so main, the demo and the
+// tests differ only in what they set here.
+type Options struct {
+	// ResyncPeriod is how often a converged object is observed again (drift).
+	ResyncPeriod time.Duration
+	// RebootPollInterval is how often instances in flight are observed during a rollout.
+	RebootPollInterval time.Duration
+	// MaxConcurrentReconciles is the number of objects reconciled at once.
+	MaxConcurrentReconciles int
+	// Now is the clock; nil means time.Now. Tests run it ahead and behind ECS's.
+	Now func() time.Time
+	// WrapClient lets tests see (or interfere with) every API server call.
+	WrapClient func(client.Client) client.Client
+}
+
+// EventSource is the name events are recorded under.
+const EventSource = "ecs-keypair-operator"
+
+// NewKeyPairDetachmentReconciler is the one way to build the reconciler: main, the demo and
+// the envtest stories all run what it returns, with the manager's clients and recorder.
+func NewKeyPairDetachmentReconciler(mgr ctrl.Manager, factory ecs.ClientFactory, o Options) *KeyPairDetachmentReconciler {
+	c := mgr.GetClient()
+	if o.WrapClient != nil {
+		c = o.WrapClient(c)
+	}
+	return newReconciler(c, mgr.GetAPIReader(), mgr.GetEventRecorder(EventSource), factory, o)
+}
+
+// newReconciler applies the defaults; unit tests call it with a fake API server.
+func newReconciler(c client.Client, apiReader client.Reader, recorder events.EventRecorder,
+	factory ecs.ClientFactory, o Options) *KeyPairDetachmentReconciler {
+	if o.ResyncPeriod <= 0 {
+		o.ResyncPeriod = DefaultResyncPeriod
+	}
+	if o.RebootPollInterval <= 0 {
+		o.RebootPollInterval = DefaultRebootPollInterval
+	}
+	if o.MaxConcurrentReconciles <= 0 {
+		o.MaxConcurrentReconciles = 1
+	}
+	return &KeyPairDetachmentReconciler{
+		Client:                  c,
+		APIReader:               apiReader,
+		Recorder:                recorder,
+		ECS:                     factory,
+		ResyncPeriod:            o.ResyncPeriod,
+		RebootPollInterval:      o.RebootPollInterval,
+		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+		Now:                     o.Now,
+	}
+}

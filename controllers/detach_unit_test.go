@@ -1,0 +1,180 @@
+package controllers
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// TestDetachMarksOnlyTheBatchBeingSent: the Detaching marker is the proof that a call was
+// sent, so when ECS receives a batch, the stored status marks that batch and no other.
+func TestDetachMarksOnlyTheBatchBeingSent(t *testing.T) {
+	ids := make([]string, 120)
+	for n := range ids {
+		ids[n] = fmt.Sprintf("i-%03d", n)
+	}
+	w := newWorld(ids)
+	obj := unitObject("a", ids, false)
+	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe}
+	clock := &unitClock{t: bootedAt.Add(time.Hour)}
+	r := unitReconciler(t, clock.now, cloud, obj)
+	var batches [][]string
+	cloud.DetachKeyPairFn = func(_ string, batch []string) (ecs.BatchResult, error) {
+		stored := latest(t, r.Client, obj)
+		var marked []string
+		for _, s := range stored.Status.Instances {
+			for _, c := range s.Conditions {
+				if c.Type == ecsv1alpha1.ConditionDetached && c.Reason == ecsv1alpha1.ReasonDetaching {
+					marked = append(marked, s.InstanceID)
+				}
+			}
+		}
+		if fmt.Sprint(marked) != fmt.Sprint(batch) {
+			t.Errorf("batch %d sent with %d instances marked Detaching, want exactly the %d of the batch",
+				len(batches)+1, len(marked), len(batch))
+		}
+		batches = append(batches, batch)
+		clock.t = clock.t.Add(time.Second)
+		return w.detachAll(batch), nil
+	}
+
+	got, _, err := unitPass(t, r, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(batches) != 3 || len(batches[0]) != 50 || len(batches[2]) != 20 {
+		t.Fatalf("batches = %d, want 50+50+20", len(batches))
+	}
+	for n, id := range ids {
+		s := instanceOf(t, got, id)
+		if reasonOf(t, got, id, ecsv1alpha1.ConditionDetached) != "True/Detached" || s.Detach == nil ||
+			s.Detach.Proof != ecsv1alpha1.DetachProofAnswer {
+			t.Fatalf("%s: %s proof %+v, want Detached with ECS's answer", id, reasonOf(t, got, id, ecsv1alpha1.ConditionDetached), s.Detach)
+		}
+		// Each batch's proof carries the time its own marker was written.
+		if want := bootedAt.Add(time.Hour + time.Duration(n/50)*time.Second); !s.Detach.At.Time.Equal(want) {
+			t.Errorf("%s: proof stamped %s, want %s (its batch's marker)", id, s.Detach.At.Time, want)
+		}
+	}
+}
+
+// TestDetachFailurePoints is the table of what each answer (or lack of one) of DetachKeyPair
+// leaves in the status, over as many passes as the case needs.
+func TestDetachFailurePoints(t *testing.T) {
+	type step = func(w *world, ids []string) (ecs.BatchResult, error)
+	perInstance := func(code string) step {
+		return func(_ *world, ids []string) (ecs.BatchResult, error) {
+			res := ecs.BatchResult{RequestID: "REQ"}
+			for _, id := range ids {
+				res.Results = append(res.Results, ecs.InstanceResult{InstanceID: id, Code: code, Message: "as ECS says"})
+			}
+			return res, nil
+		}
+	}
+	succeed := func(w *world, ids []string) (ecs.BatchResult, error) { return w.detachAll(ids), nil }
+	lost := func(w *world, ids []string) (ecs.BatchResult, error) { w.detachAll(ids); return ecs.BatchResult{}, errLostAnswer }
+	throttledWhileAPersonDetaches := func(w *world, ids []string) (ecs.BatchResult, error) {
+		w.key["i-a"] = "" // a person, in the console, at the same moment
+		return ecs.BatchResult{}, errThrottled
+	}
+	refusedWith := func(err error) step {
+		return func(*world, []string) (ecs.BatchResult, error) { return ecs.BatchResult{}, err }
+	}
+	peerWithAnswer := unitObject("b", []string{"i-a"}, false)
+	peerWithAnswer.UID = "uid-b"
+	peerWithAnswer.Status.Instances = []ecsv1alpha1.InstanceStatus{settled("i-a", answerAt(bootedAt.Add(time.Hour)), "", nil)}
+
+	cases := []struct {
+		name         string
+		reboot       bool
+		peer         *ecsv1alpha1.KeyPairDetachment
+		passes       int
+		calls        []step // the answers to DetachKeyPair, in order; any further call fails
+		wantDetached string
+		wantProof    ecsv1alpha1.DetachProof
+		wantRebooted string
+		wantMessage  string
+		wantRetries  int32
+	}{
+		{name: "success: detached, ECS's answer is the proof", passes: 2, calls: []step{succeed},
+			wantDetached: "True/Detached", wantProof: ecsv1alpha1.DetachProofAnswer},
+		{name: "throttled as a whole: the marker is withdrawn, nothing claimed",
+			passes: 1, calls: []step{refusedWith(errThrottled)}, wantDetached: "Unknown/Pending", wantMessage: "Throttling.User"},
+		{name: "never sent (refused dial): the marker is withdrawn",
+			passes: 1, calls: []step{refusedWith(errNeverSent)}, wantDetached: "Unknown/Pending"},
+		{name: "refused with a non-retryable code: the marker is withdrawn",
+			passes: 1, calls: []step{refusedWith(&ecs.APIError{Code: "InvalidParameter", StatusCode: 400})}, wantDetached: "Unknown/Pending"},
+		{name: "answer lost, key gone at the next pass: claimed on the sent marker",
+			passes: 2, calls: []step{lost}, wantDetached: "True/Detached", wantProof: ecsv1alpha1.DetachProofSentMarker},
+		{name: "answer lost, but another object holds ECS's answer for it: not ours",
+			peer: peerWithAnswer, passes: 2, calls: []step{lost}, wantDetached: "True/NotAttached", wantMessage: "ns/b"},
+		{name: "a person detaches it while the batch is throttled: never claimed, never rebooted", reboot: true,
+			passes: 2, calls: []step{throttledWhileAPersonDetaches}, wantDetached: "True/NotAttached", wantRebooted: "False/NotRequired"},
+		{name: "InvalidKeyPair.NotAttached per instance: someone else's detach", reboot: true,
+			passes: 2, calls: []step{perInstance(codeKeyPairNotAttached)}, wantDetached: "True/NotAttached", wantRebooted: "False/NotRequired"},
+		{name: "IncorrectInstanceStatus is transient: Pending, not a failure, retries not spent",
+			passes: 1, calls: []step{perInstance("IncorrectInstanceStatus")}, wantDetached: "Unknown/Pending", wantMessage: "IncorrectInstanceStatus"},
+		{name: "no result for the instance: the marker stays until an observation settles it",
+			passes: 1, calls: []step{perInstance(ecs.CodeNoInstanceResult)}, wantDetached: "Unknown/Detaching"},
+		{name: "an unknown code is retried three times, then shown with its code",
+			passes:       5,
+			calls:        []step{perInstance("Weird.NewCode"), perInstance("Weird.NewCode"), perInstance("Weird.NewCode"), perInstance("Weird.NewCode")},
+			wantDetached: "False/DetachFailed", wantMessage: "Weird.NewCode: as ECS says", wantRetries: maxUnknownCodeRetries},
+		{name: "an unknown code then success: the retry count starts again",
+			passes: 2, calls: []step{perInstance("Weird.NewCode"), succeed}, wantDetached: "True/Detached", wantProof: ecsv1alpha1.DetachProofAnswer},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld([]string{"i-a"})
+			obj := unitObject("a", []string{"i-a"}, tc.reboot)
+			objs := []*ecsv1alpha1.KeyPairDetachment{obj}
+			if tc.peer != nil {
+				objs = append(objs, tc.peer.DeepCopy())
+			}
+			cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe}
+			cloud.DetachKeyPairFn = func(_ string, ids []string) (ecs.BatchResult, error) {
+				n := cloud.calls["DetachKeyPair"] - 1
+				if n >= len(tc.calls) {
+					t.Fatalf("DetachKeyPair call %d; the case expects %d", n+1, len(tc.calls))
+				}
+				return tc.calls[n](w, ids)
+			}
+			r := unitReconciler(t, (&unitClock{t: bootedAt.Add(2 * time.Hour)}).now, cloud, objs...)
+			var got *ecsv1alpha1.KeyPairDetachment
+			for range tc.passes {
+				got, _, _ = unitPass(t, r, obj)
+			}
+			if cloud.calls["DetachKeyPair"] != len(tc.calls) {
+				t.Errorf("DetachKeyPair calls = %d, want %d", cloud.calls["DetachKeyPair"], len(tc.calls))
+			}
+			if cloud.calls["RebootInstances"] != 0 {
+				t.Errorf("RebootInstances called %d times", cloud.calls["RebootInstances"])
+			}
+			if d := reasonOf(t, got, "i-a", ecsv1alpha1.ConditionDetached); d != tc.wantDetached {
+				t.Errorf("Detached = %s (%s), want %s", d, messageOf(t, got, "i-a", ecsv1alpha1.ConditionDetached), tc.wantDetached)
+			}
+			s := instanceOf(t, got, "i-a")
+			switch {
+			case tc.wantProof == "" && s.Detach != nil:
+				t.Errorf("detach proof %+v recorded, want none: this object did not detach it", s.Detach)
+			case tc.wantProof != "" && (s.Detach == nil || s.Detach.Proof != tc.wantProof):
+				t.Errorf("detach proof %+v, want %s", s.Detach, tc.wantProof)
+			}
+			if tc.wantRebooted != "" {
+				if rb := reasonOf(t, got, "i-a", ecsv1alpha1.ConditionRebooted); rb != tc.wantRebooted {
+					t.Errorf("Rebooted = %s, want %s", rb, tc.wantRebooted)
+				}
+			}
+			if msg := messageOf(t, got, "i-a", ecsv1alpha1.ConditionDetached); !strings.Contains(msg, tc.wantMessage) {
+				t.Errorf("message %q does not say %q", msg, tc.wantMessage)
+			}
+			if s.DetachRetries != tc.wantRetries {
+				t.Errorf("detachRetries = %d, want %d", s.DetachRetries, tc.wantRetries)
+			}
+		})
+	}
+}

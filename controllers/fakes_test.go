@@ -1,0 +1,144 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// fakeECS is an ecs.Client with one func field per method, as crossplane-runtime's fakes: a
+// table case sets only the calls its failure point needs; any other call fails the test.
+type fakeECS struct {
+	t                   *testing.T
+	DescribeInstancesFn func(ids []string) ([]ecs.Instance, error)
+	KeyPairExistsFn     func(name string) (bool, error)
+	DetachKeyPairFn     func(key string, ids []string) (ecs.BatchResult, error)
+	RebootInstancesFn   func(ids []string, forceStop bool) (ecs.BatchResult, error)
+	calls               map[string]int
+}
+
+func (f *fakeECS) count(action string) {
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[action]++
+}
+
+func (f *fakeECS) DescribeInstances(_ context.Context, ids []string) ([]ecs.Instance, error) {
+	f.count("DescribeInstances")
+	if f.DescribeInstancesFn == nil {
+		f.t.Fatalf("unexpected DescribeInstances(%v)", ids)
+	}
+	return f.DescribeInstancesFn(ids)
+}
+
+func (f *fakeECS) KeyPairExists(_ context.Context, name string) (bool, error) {
+	f.count("DescribeKeyPairs")
+	if f.KeyPairExistsFn == nil {
+		return true, nil
+	}
+	return f.KeyPairExistsFn(name)
+}
+
+func (f *fakeECS) DetachKeyPair(_ context.Context, key string, ids []string) (ecs.BatchResult, error) {
+	f.count("DetachKeyPair")
+	if f.DetachKeyPairFn == nil {
+		f.t.Fatalf("unexpected DetachKeyPair(%v)", ids)
+	}
+	return f.DetachKeyPairFn(key, ids)
+}
+
+func (f *fakeECS) RebootInstances(_ context.Context, ids []string, forceStop bool) (ecs.BatchResult, error) {
+	f.count("RebootInstances")
+	if f.RebootInstancesFn == nil {
+		f.t.Fatalf("unexpected RebootInstances(%v)", ids)
+	}
+	return f.RebootInstancesFn(ids, forceStop)
+}
+
+// Errors as the ecs package returns them.
+var (
+	errThrottled   = &ecs.APIError{Action: "X", Code: "Throttling.User", StatusCode: 400}
+	errServerFault = &ecs.APIError{Action: "X", Code: "InternalError", StatusCode: 500}
+	errLostAnswer  = errors.New("ecs X: context deadline exceeded")
+)
+
+// allSucceed answers a batch call with Success for every ID.
+func allSucceed(ids []string) ecs.BatchResult {
+	res := ecs.BatchResult{RequestID: "REQ-" + ids[0]}
+	for _, id := range ids {
+		res.Results = append(res.Results, ecs.InstanceResult{InstanceID: id})
+	}
+	return res
+}
+
+// running returns observations of Running Linux instances carrying key.
+func observedAs(status, key string, start time.Time) func(ids []string) ([]ecs.Instance, error) {
+	return func(ids []string) ([]ecs.Instance, error) {
+		out := make([]ecs.Instance, 0, len(ids))
+		for _, id := range ids {
+			out = append(out, ecs.Instance{ID: id, Status: status, KeyPairName: key, StartTime: start})
+		}
+		return out, nil
+	}
+}
+
+func unitScheme(t *testing.T) *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := ecsv1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// unitObject is a stored object named name with the given instances and reboot settings.
+func unitObject(name string, ids []string, reboot bool) *ecsv1alpha1.KeyPairDetachment {
+	return &ecsv1alpha1.KeyPairDetachment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID("uid-" + name), Generation: 1},
+		Spec: ecsv1alpha1.KeyPairDetachmentSpec{RegionID: "cn-hangzhou", KeyPairName: "K1", InstanceIDs: ids,
+			Reboot: ecsv1alpha1.RebootSpec{Enabled: reboot, MaxConcurrent: 10, Timeout: &metav1.Duration{Duration: 15 * time.Minute}}},
+	}
+}
+
+// fakeFactory hands out one fakeECS for every region.
+type fakeFactory struct{ cloud *fakeECS }
+
+func (f fakeFactory) ForRegion(context.Context, string, *ecs.Credentials) (ecs.Client, error) {
+	return f.cloud, nil
+}
+
+// unitReconciler is the reconciler over a fake API server holding objs and the fake cloud,
+// with clock now: what NewKeyPairDetachmentReconciler builds, minus the manager.
+func unitReconciler(t *testing.T, now func() time.Time, cloud *fakeECS, objs ...*ecsv1alpha1.KeyPairDetachment) *KeyPairDetachmentReconciler {
+	b := fake.NewClientBuilder().WithScheme(unitScheme(t)).
+		WithIndex(&ecsv1alpha1.KeyPairDetachment{}, regionKeyIndex, indexRegionKey)
+	for _, o := range objs {
+		b = b.WithObjects(o).WithStatusSubresource(o)
+	}
+	return newReconciler(b.Build(), nil, events.NewFakeRecorder(1000), fakeFactory{cloud},
+		Options{Now: now, ResyncPeriod: time.Hour, RebootPollInterval: time.Second})
+}
+
+// latest reads obj back from the fake API server.
+func latest(t *testing.T, c client.Client, obj *ecsv1alpha1.KeyPairDetachment) *ecsv1alpha1.KeyPairDetachment {
+	out := &ecsv1alpha1.KeyPairDetachment{}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(obj), out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

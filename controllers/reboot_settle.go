@@ -1,0 +1,76 @@
+package controllers
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// defaultRebootTimeout guards objects stored before the API server defaulted timeout.
+const defaultRebootTimeout = 15 * time.Minute
+
+// settleInFlight decides what happened to a requested reboot from what ECS shows, never by
+// asking again and never by comparing ECS times with the manager's clock: ECS accepted it or a
+// poll saw it Stopping/Starting (Rebooting), then Running means done; a StartTime later than
+// the one recorded before the request means done. A request whose answer was lost and that
+// shows no evidence either way is unknown, and after timeout is reported as
+// RebootUnconfirmed, for a person to check. Elapsed time is measured on the manager's clock
+// alone, from the marker it stamped.
+func (run *run) settleInFlight(i *instance) {
+	gen := run.obj.Generation
+	c := i.condition(ecsv1alpha1.ConditionRebooted)
+	rec := i.status.Reboot
+	if rec == nil || rec.RequestedAt == nil {
+		// Written by a version without records: the marker's time and one request.
+		rec = &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &c.LastTransitionTime}
+		i.status.Reboot = rec
+	}
+	elapsed := run.now.Sub(rec.RequestedAt.Time)
+	timeout := run.rebootTimeout()
+	o := i.observed
+	switch {
+	case o == nil:
+		return
+	case !i.found:
+		countReboots(rebootFailed, 1)
+		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
+			"The instance no longer exists", gen)
+	case o.Status == ecs.StatusRunning && rec.StartTimeBefore != nil && o.StartTime.After(rec.StartTimeBefore.Time):
+		run.rebooted(i, fmt.Sprintf("Running again since %s", o.StartTime.UTC().Format(time.RFC3339)))
+	case o.Status == ecs.StatusRunning && c.Reason == ecsv1alpha1.ReasonRebooting:
+		run.rebooted(i, "Rebooted and Running again")
+	case o.Status == ecs.StatusStopping || o.Status == ecs.StatusStarting || o.Status == ecs.StatusPending:
+		if elapsed > timeout.Duration {
+			countReboots(rebootFailed, 1)
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
+				fmt.Sprintf("Not Running again within spec.reboot.timeout (%s); status %s", timeout.Duration, o.Status), gen)
+			return
+		}
+		if c.Reason == ecsv1alpha1.ReasonRebootRequested {
+			// Status stays Unknown, so the transition time (the marker) is kept.
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonRebooting,
+				fmt.Sprintf("ECS shows it %s; waiting for Running", o.Status), gen)
+		}
+	case o.Status == ecs.StatusStopped:
+		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceStopped,
+			"Stopped during the rollout: the detach takes effect at its next start; the operator never starts it", gen)
+	case elapsed > timeout.Duration && c.Reason == ecsv1alpha1.ReasonRebootRequested:
+		countReboots(rebootFailed, 1)
+		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootUnconfirmed,
+			fmt.Sprintf("The answer to the reboot request was lost and ECS shows no sign of a reboot within %s "+
+				"(still Running, StartTime unchanged); not asked again: check the instance", timeout.Duration), gen)
+	case elapsed > timeout.Duration:
+		countReboots(rebootFailed, 1)
+		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
+			fmt.Sprintf("Not Running again within spec.reboot.timeout (%s); status %s", timeout.Duration, o.Status), gen)
+	}
+}
+
+func (run *run) rebooted(i *instance, message string) {
+	countReboots(rebootDone, 1)
+	i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionTrue, ecsv1alpha1.ReasonRebooted, message, run.obj.Generation)
+}
