@@ -153,3 +153,7 @@ func recordedEvents(r *KeyPairDetachmentReconciler) []string {
 		}
 	}
 }
+
+func requestFor(obj *ecsv1alpha1.KeyPairDetachment) ctrl.Request {
+	return ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
+}
