@@ -32,20 +32,20 @@ func (run *run) summarize() {
 			failed = true
 		}
 		if reb != nil {
-			switch reb.Reason {
-			case ecsv1alpha1.ReasonRebooted, ecsv1alpha1.ReasonRebootedByOther:
+			switch ecsv1alpha1.InstanceReasonInfo(ecsv1alpha1.ConditionRebooted, reb.Reason).Outcome {
+			case ecsv1alpha1.OutcomeDone:
 				s.Rebooted++
 				needReboot++
-			case ecsv1alpha1.ReasonRebootFailed, ecsv1alpha1.ReasonRebootUnconfirmed:
+			case ecsv1alpha1.OutcomeFailed:
 				rebootFailed++
 				needReboot++
 				failed = true
-			case ecsv1alpha1.ReasonRolloutHalted:
+			case ecsv1alpha1.OutcomeHeld:
 				halted++
 				needReboot++
-			case ecsv1alpha1.ReasonInstanceStopped:
+			case ecsv1alpha1.OutcomeDeferred:
 				stopped++
-			case ecsv1alpha1.ReasonNotRequired:
+			case ecsv1alpha1.OutcomeNotOwed:
 			default:
 				unsettledReboot++
 				needReboot++
@@ -107,10 +107,11 @@ func (run *run) pendingCount() int32 {
 		reb := i.condition(ecsv1alpha1.ConditionRebooted)
 		switch {
 		case det.Status == metav1.ConditionFalse:
-		case reb != nil && (reb.Reason == ecsv1alpha1.ReasonRebootFailed || reb.Reason == ecsv1alpha1.ReasonRebootUnconfirmed):
+		case reb != nil && ecsv1alpha1.InstanceReasonInfo(ecsv1alpha1.ConditionRebooted, reb.Reason).Outcome == ecsv1alpha1.OutcomeFailed:
 		case det.Status == metav1.ConditionUnknown:
 			n++
-		case reb != nil && (reb.Status == metav1.ConditionUnknown || reb.Reason == ecsv1alpha1.ReasonRolloutHalted):
+		case reb != nil && (reb.Status == metav1.ConditionUnknown ||
+			ecsv1alpha1.InstanceReasonInfo(ecsv1alpha1.ConditionRebooted, reb.Reason).Outcome == ecsv1alpha1.OutcomeHeld):
 			n++
 		}
 	}

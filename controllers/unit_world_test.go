@@ -69,7 +69,23 @@ func unitPass(t *testing.T, r *KeyPairDetachmentReconciler, obj *ecsv1alpha1.Key
 	*ecsv1alpha1.KeyPairDetachment, ctrl.Result, error) {
 	t.Helper()
 	res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
-	return latest(t, r.Client, obj), res, err
+	got := latest(t, r.Client, obj)
+	expectReasonsFromTheTable(t, got)
+	return got, res, err
+}
+
+// expectReasonsFromTheTable holds every per-instance condition to ecsv1alpha1.InstanceReasons:
+// a known reason with the status the table gives it.
+func expectReasonsFromTheTable(t *testing.T, obj *ecsv1alpha1.KeyPairDetachment) {
+	t.Helper()
+	for _, s := range obj.Status.Instances {
+		for _, c := range s.Conditions {
+			info, ok := ecsv1alpha1.InstanceReasons[c.Type][c.Reason]
+			if !ok || info.Status != c.Status {
+				t.Errorf("%s: %s=%s/%s is not in the reason table with that status", s.InstanceID, c.Type, c.Status, c.Reason)
+			}
+		}
+	}
 }
 
 // instanceOf returns the stored status of instance id.

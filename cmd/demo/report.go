@@ -15,27 +15,6 @@ import (
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 )
 
-// reasonMeaning explains per-instance reasons in the words of a user looking at the outcome.
-var reasonMeaning = map[string]string{
-	"Detached/" + ecsv1alpha1.ReasonDetached:         "the operator took the key off",
-	"Detached/" + ecsv1alpha1.ReasonNotAttached:      "the key was not on them; nothing to do",
-	"Detached/" + ecsv1alpha1.ReasonWindowsInstance:  "Windows: key pairs are Linux-only; remove from spec",
-	"Detached/" + ecsv1alpha1.ReasonKeyPairMismatch:  "another key pair on them, left alone; remove from spec",
-	"Detached/" + ecsv1alpha1.ReasonInstanceNotFound: "not in the region (released? typo?); remove from spec",
-	"Detached/" + ecsv1alpha1.ReasonInstanceLocked:   "ECS holds an operation lock on them; retried at the next resync",
-	"Detached/" + ecsv1alpha1.ReasonDetachFailed:     "ECS refused the detach; the message carries the code",
-	"Rebooted/" + ecsv1alpha1.ReasonRebooted:         "rebooted, Running again: the change is in effect",
-	"Rebooted/" + ecsv1alpha1.ReasonInstanceStopped:  "stopped: takes effect at their next start; never started",
-	"Rebooted/" + ecsv1alpha1.ReasonNotRequired:      "nothing detached from them, so no reboot",
-	"Rebooted/" + ecsv1alpha1.ReasonRebootFailed:     "reboot failed or exceeded spec.reboot.timeout",
-	"Rebooted/" + ecsv1alpha1.ReasonRolloutHalted:    "held back: more than spec.reboot.maxFailures failed",
-	"Rebooted/" + ecsv1alpha1.ReasonRebootRequested:  "reboot requested",
-	"Rebooted/" + ecsv1alpha1.ReasonRebooting:        "rebooting",
-	"Detached/" + ecsv1alpha1.ReasonPending:          "not tried yet",
-	"Rebooted/" + ecsv1alpha1.ReasonPending:          "waiting for a reboot slot",
-	"Detached/" + ecsv1alpha1.ReasonDetaching:        "detach requested",
-}
-
 // reasonGroup is the instances of one object that share a condition's status and reason.
 type reasonGroup struct {
 	condition string
@@ -85,7 +64,7 @@ func printOutcome(out io.Writer, objs []*ecsv1alpha1.KeyPairDetachment) {
 		}
 		for _, g := range breakdown(obj) {
 			printf(out, "  %-16s %-17s %4d  %-58s %s\n", g.condition+"="+string(g.status), g.reason, len(g.ids),
-				cmp.Or(reasonMeaning[g.condition+"/"+g.reason], "see status.instances"), examples(g.ids, 2))
+				ecsv1alpha1.InstanceReasonInfo(g.condition, g.reason).Meaning, examples(g.ids, 2))
 		}
 	}
 }
