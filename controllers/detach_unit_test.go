@@ -76,7 +76,10 @@ func TestDetachFailurePoints(t *testing.T) {
 		}
 	}
 	succeed := func(w *world, ids []string) (ecs.BatchResult, error) { return w.detachAll(ids), nil }
-	lost := func(w *world, ids []string) (ecs.BatchResult, error) { w.detachAll(ids); return ecs.BatchResult{}, errLostAnswer }
+	lost := func(w *world, ids []string) (ecs.BatchResult, error) {
+		w.detachAll(ids)
+		return ecs.BatchResult{}, errLostAnswer
+	}
 	throttledWhileAPersonDetaches := func(w *world, ids []string) (ecs.BatchResult, error) {
 		w.key["i-a"] = "" // a person, in the console, at the same moment
 		return ecs.BatchResult{}, errThrottled

@@ -23,10 +23,10 @@ func TestDeletionMidRollout(t *testing.T) {
 	cases := []struct {
 		name string
 		// ecs plays what ECS shows of the instance in flight at each pass after the first.
-		ecs           func(w *world)
-		wait          time.Duration
-		wantNamed     []string
-		wantNotNamed  []string
+		ecs          func(w *world)
+		wait         time.Duration
+		wantNamed    []string
+		wantNotNamed []string
 	}{
 		{name: "the reboot in flight completes: only the instance never rebooted is named",
 			ecs:       func(w *world) { w.start["i-flight"] = requestedAt.Add(2 * time.Minute).Truncate(time.Minute) },

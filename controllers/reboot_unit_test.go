@@ -42,9 +42,14 @@ func TestRebootFailurePoints(t *testing.T) {
 	}
 	type call = func(e *env, ids []string) (ecs.BatchResult, error)
 	accept := func(e *env, ids []string) (ecs.BatchResult, error) { return reboot(e, ids), nil }
-	lostAfterReboot := func(e *env, ids []string) (ecs.BatchResult, error) { reboot(e, ids); return ecs.BatchResult{}, errLostAnswer }
+	lostAfterReboot := func(e *env, ids []string) (ecs.BatchResult, error) {
+		reboot(e, ids)
+		return ecs.BatchResult{}, errLostAnswer
+	}
 	lostUnknown := func(*env, []string) (ecs.BatchResult, error) { return ecs.BatchResult{}, errLostAnswer }
-	refused := func(err error) call { return func(*env, []string) (ecs.BatchResult, error) { return ecs.BatchResult{}, err } }
+	refused := func(err error) call {
+		return func(*env, []string) (ecs.BatchResult, error) { return ecs.BatchResult{}, err }
+	}
 	perInstance := func(code string) call {
 		return func(_ *env, ids []string) (ecs.BatchResult, error) {
 			return ecs.BatchResult{RequestID: "R", Results: []ecs.InstanceResult{{InstanceID: ids[0], Code: code, Message: "says ECS"}}}, nil
@@ -101,7 +106,10 @@ func TestRebootFailurePoints(t *testing.T) {
 			between: []func(*env){
 				spec(func(s *ecsv1alpha1.KeyPairDetachmentSpec) { s.Reboot.Enabled = false }),
 				spec(func(s *ecsv1alpha1.KeyPairDetachmentSpec) { s.Reboot.Enabled = true }),
-				spec(func(s *ecsv1alpha1.KeyPairDetachmentSpec) { s.Reboot.MaxConcurrent = 50; s.Reboot.Timeout.Duration = time.Hour }),
+				spec(func(s *ecsv1alpha1.KeyPairDetachmentSpec) {
+					s.Reboot.MaxConcurrent = 50
+					s.Reboot.Timeout.Duration = time.Hour
+				}),
 			},
 			wantRebooted: "True/Rebooted", wantAttempts: 1},
 		{name: "halt, resume, halt, resume after a never-sent request: one more request at most",

@@ -63,7 +63,6 @@ const (
 // instances it detached but did not reboot are named before it goes.
 const FinalizerRebootsInFlight = "ecs.keypairs.dev/reboots-in-flight"
 
-
 // Reasons of the object conditions. Ready=False also uses ReasonRolloutHalted, and the object's
 // Detached and Rebooted conditions use the per-instance reasons where they fit.
 const (
