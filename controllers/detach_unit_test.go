@@ -111,6 +111,8 @@ func TestDetachFailurePoints(t *testing.T) {
 			passes: 1, calls: []step{refusedWith(errNeverSent)}, wantDetached: "Unknown/Pending"},
 		{name: "refused with a non-retryable code: the marker is withdrawn",
 			passes: 1, calls: []step{refusedWith(&ecs.APIError{Code: "InvalidParameter", StatusCode: 400})}, wantDetached: "Unknown/Pending"},
+		{name: "server fault (5xx): ECS may have acted, so the marker stays",
+			passes: 1, calls: []step{refusedWith(errServerFault)}, wantDetached: "Unknown/Detaching"},
 		{name: "answer lost, key gone at the next pass: claimed on the sent marker",
 			passes: 2, calls: []step{lost}, wantDetached: "True/Detached", wantProof: ecsv1alpha1.DetachProofSentMarker},
 		{name: "answer lost, but another object holds ECS's answer for it: not ours",
@@ -177,6 +179,55 @@ func TestDetachFailurePoints(t *testing.T) {
 			}
 			if s.DetachRetries != tc.wantRetries {
 				t.Errorf("detachRetries = %d, want %d", s.DetachRetries, tc.wantRetries)
+			}
+		})
+	}
+}
+
+// TestObservationThatLosesEveryInstance: ECS answers a caller that lost DescribeInstances
+// permission with an empty list, not an error. Instances seen before are then not turned into
+// InstanceNotFound failures (which would halt the rollout); the object reports the problem.
+func TestObservationThatLosesEveryInstance(t *testing.T) {
+	none := func([]string) ([]ecs.Instance, error) { return nil, nil }
+	cases := []struct {
+		name       string
+		seen       bool
+		wantReady  string
+		wantReason string
+	}{
+		{"instances seen before vanish at once: a permission problem on the object", true,
+			"False/" + ecsv1alpha1.ReasonCredentialsError, "True/" + ecsv1alpha1.ReasonDetached},
+		{"instances never seen: not found, as a typo would be", false,
+			"False/" + ecsv1alpha1.ReasonPartiallyFailed, "False/" + ecsv1alpha1.ReasonInstanceNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ids := []string{"i-a", "i-b"}
+			obj := unitObject("a", ids, false)
+			if tc.seen {
+				for _, id := range ids {
+					obj.Status.Instances = append(obj.Status.Instances, settled(id, answerAt(bootedAt), "", nil))
+				}
+			}
+			cloud := &fakeECS{t: t, DescribeInstancesFn: none}
+			r := unitReconciler(t, (&unitClock{t: bootedAt.Add(time.Hour)}).now, cloud, obj)
+			got, _, _ := unitPass(t, r, obj)
+			ready := "<none>"
+			for _, c := range got.Status.Conditions {
+				if c.Type == ecsv1alpha1.ConditionReady {
+					ready = string(c.Status) + "/" + c.Reason
+					if tc.seen && !strings.Contains(c.Message, "permission") {
+						t.Errorf("Ready message %q does not say what probably happened", c.Message)
+					}
+				}
+			}
+			if ready != tc.wantReady {
+				t.Errorf("Ready = %s, want %s", ready, tc.wantReady)
+			}
+			for _, id := range ids {
+				if d := reasonOf(t, got, id, ecsv1alpha1.ConditionDetached); d != tc.wantReason {
+					t.Errorf("%s: Detached = %s, want %s", id, d, tc.wantReason)
+				}
 			}
 		})
 	}

@@ -84,17 +84,6 @@ func allSucceed(ids []string) ecs.BatchResult {
 	return res
 }
 
-// running returns observations of Running Linux instances carrying key.
-func observedAs(status, key string, start time.Time) func(ids []string) ([]ecs.Instance, error) {
-	return func(ids []string) ([]ecs.Instance, error) {
-		out := make([]ecs.Instance, 0, len(ids))
-		for _, id := range ids {
-			out = append(out, ecs.Instance{ID: id, Status: status, KeyPairName: key, StartTime: start})
-		}
-		return out, nil
-	}
-}
-
 func unitScheme(t *testing.T) *runtime.Scheme {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {

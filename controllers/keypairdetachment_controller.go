@@ -171,8 +171,9 @@ func (r *KeyPairDetachmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	deletion := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		return e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil
 	}}
+	changes := predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletion)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&ecsv1alpha1.KeyPairDetachment{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletion))).
+		For(&ecsv1alpha1.KeyPairDetachment{}, builder.WithPredicates(changes)).
 		Named("keypairdetachment").
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,

@@ -141,10 +141,10 @@ func (run *run) classifyForDetach(ctx context.Context, i *instance) {
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
 			fmt.Sprintf("Carries %s; to be detached", key), gen)
 	case i.observed.KeyPairName == "":
-		switch {
-		case previous == ecsv1alpha1.ReasonDetached:
+		switch previous {
+		case ecsv1alpha1.ReasonDetached:
 			// Detached by this object earlier; the condition keeps its message.
-		case previous == ecsv1alpha1.ReasonDetaching:
+		case ecsv1alpha1.ReasonDetaching:
 			run.claimLostDetach(i)
 		default:
 			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonNotAttached,

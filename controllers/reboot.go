@@ -65,6 +65,20 @@ func rebootDue(i *instance) bool {
 // starts new reboots up to maxConcurrent in flight. Reboots are not idempotent, so each
 // request is preceded by a RebootRequested marker written with optimistic locking.
 func (run *run) reboot(ctx context.Context, cloud ecs.Client) error {
+	run.settleAndAssign()
+	if !run.mayStartReboots() {
+		return nil
+	}
+	start := run.claimReboots(run.nextReboots())
+	if len(start) == 0 {
+		return nil
+	}
+	return run.requestReboots(ctx, cloud, start)
+}
+
+// settleAndAssign settles the instances in flight and sets the Rebooted condition of the
+// others from their duty; it needs no ECS call beyond the pass's observation.
+func (run *run) settleAndAssign() {
 	gen := run.obj.Generation
 	for _, i := range run.table.ordered {
 		reason := i.reason(ecsv1alpha1.ConditionRebooted)
@@ -82,18 +96,13 @@ func (run *run) reboot(ctx context.Context, cloud ecs.Client) error {
 				"The key pair was not detached from it", gen)
 		}
 	}
-	if !run.mayStartReboots() {
-		return nil
-	}
-	inFlight, failures := 0, 0
-	for _, i := range run.table.ordered {
-		switch i.reason(ecsv1alpha1.ConditionRebooted) {
-		case ecsv1alpha1.ReasonRebootRequested, ecsv1alpha1.ReasonRebooting:
-			inFlight++
-		case ecsv1alpha1.ReasonRebootFailed, ecsv1alpha1.ReasonRebootUnconfirmed:
-			failures++
-		}
-	}
+}
+
+// nextReboots picks the due instances that may start now: Running, within maxConcurrent in
+// flight, none while the rollout is halted (those are marked RolloutHalted).
+func (run *run) nextReboots() []*instance {
+	gen := run.obj.Generation
+	inFlight, failures := run.rolloutCounts()
 	spec := run.obj.Spec.Reboot
 	halted := failures > int(spec.MaxFailures)
 	var start []*instance
@@ -114,11 +123,21 @@ func (run *run) reboot(ctx context.Context, cloud ecs.Client) error {
 			start = append(start, i)
 		}
 	}
-	start = run.claimReboots(start)
-	if len(start) == 0 {
-		return nil
+	return start
+}
+
+// rolloutCounts counts the reboots in flight and the failed ones.
+func (run *run) rolloutCounts() (inFlight, failures int) {
+	for _, i := range run.table.ordered {
+		reason := i.reason(ecsv1alpha1.ConditionRebooted)
+		switch {
+		case rebootInFlight(reason):
+			inFlight++
+		case ecsv1alpha1.InstanceReasonInfo(ecsv1alpha1.ConditionRebooted, reason).Outcome == ecsv1alpha1.OutcomeFailed:
+			failures++
+		}
 	}
-	return run.requestReboots(ctx, cloud, start)
+	return inFlight, failures
 }
 
 // claimReboots keeps the instances whose reboot this object wins in the process's ledger; the

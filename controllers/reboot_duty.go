@@ -49,16 +49,7 @@ type rebootDuty struct {
 // so nobody asks for a second. Without a proven detach nobody owes a reboot, except that a peer
 // which has not settled its detach may still turn out to be the detacher.
 func decideRebootDuty(own *ecsv1alpha1.DetachRecord, peers []peerInstance) rebootDuty {
-	var d rebootDuty
-	detacher := -1 // -1: this object
-	if own != nil {
-		d.detachAt = own.At.Time
-	}
-	for n, p := range peers {
-		if p.status != nil && p.status.Detach != nil && (d.detachAt.IsZero() || p.status.Detach.At.After(d.detachAt)) {
-			d.detachAt, detacher = p.status.Detach.At.Time, n
-		}
-	}
+	detachAt, detacher := currentDetach(own, peers)
 	if own == nil && detacher < 0 {
 		for _, p := range peers {
 			if r := p.reason(ecsv1alpha1.ConditionDetached); r == "" || r == ecsv1alpha1.ReasonPending || r == ecsv1alpha1.ReasonDetaching {
@@ -67,41 +58,66 @@ func decideRebootDuty(own *ecsv1alpha1.DetachRecord, peers []peerInstance) reboo
 		}
 		return rebootDuty{kind: dutyNone}
 	}
+	if d, ok := peerRebootSince(detachAt, peers); ok {
+		return d
+	}
+	d := rebootDuty{kind: dutySelf, detachAt: detachAt}
+	switch {
+	case detacher < 0:
+	case peers[detacher].willReboot():
+		d.kind, d.peer = dutyWaitPeer, peers[detacher].name
+	default:
+		// The detacher will not reboot it (reboot disabled, or being deleted): this object
+		// asks for the reboot, so the detach does not stay without effect unnoticed.
+		d.peer = peers[detacher].name
+	}
+	return d
+}
 
+// currentDetach is the latest proven detach: when it was sent and by whom (-1: this object,
+// or nobody when own is nil and no peer has a proof).
+func currentDetach(own *ecsv1alpha1.DetachRecord, peers []peerInstance) (at time.Time, detacher int) {
+	detacher = -1
+	if own != nil {
+		at = own.At.Time
+	}
+	for n, p := range peers {
+		if p.status != nil && p.status.Detach != nil && (at.IsZero() || p.status.Detach.At.After(at)) {
+			at, detacher = p.status.Detach.At.Time, n
+		}
+	}
+	return at, detacher
+}
+
+// peerRebootSince finds a peer's own reboot requested after the current detach: done (a
+// second would be one too many), in flight (wait), or failed (asking again could reboot twice).
+func peerRebootSince(detachAt time.Time, peers []peerInstance) (rebootDuty, bool) {
 	var inFlight, failed *peerInstance
 	for n := range peers {
 		p := &peers[n]
 		rec := rebootOf(p.status)
-		if rec == nil || rec.By != "" || rec.RequestedAt == nil || rec.RequestedAt.Time.Before(d.detachAt) {
+		if rec == nil || rec.By != "" || rec.RequestedAt == nil || rec.RequestedAt.Time.Before(detachAt) {
 			continue // not a reboot of its own, or one from before the current detach
 		}
 		switch p.reason(ecsv1alpha1.ConditionRebooted) {
 		case ecsv1alpha1.ReasonRebooted:
-			d.kind, d.peer, d.peerReboot, d.peerReason = dutyDoneByPeer, p.name, rec, ecsv1alpha1.ReasonRebooted
-			return d
+			return rebootDuty{kind: dutyDoneByPeer, peer: p.name, detachAt: detachAt, peerReboot: rec,
+				peerReason: ecsv1alpha1.ReasonRebooted}, true
 		case ecsv1alpha1.ReasonRebootRequested, ecsv1alpha1.ReasonRebooting:
 			inFlight = p
 		case ecsv1alpha1.ReasonRebootFailed, ecsv1alpha1.ReasonRebootUnconfirmed:
 			failed = p
 		}
 	}
-	switch {
-	case inFlight != nil:
-		d.kind, d.peer, d.peerReboot, d.peerReason = dutyWaitPeer, inFlight.name, rebootOf(inFlight.status),
-			inFlight.reason(ecsv1alpha1.ConditionRebooted)
-	case failed != nil:
-		d.kind, d.peer, d.peerReboot, d.peerReason = dutyFailedByPeer, failed.name, rebootOf(failed.status),
-			failed.reason(ecsv1alpha1.ConditionRebooted)
-	case detacher < 0:
-		d.kind = dutySelf
-	case peers[detacher].willReboot():
-		d.kind, d.peer = dutyWaitPeer, peers[detacher].name
-	default:
-		// The detacher will not reboot it (reboot disabled, or being deleted): this object
-		// asks for the reboot, so the detach does not stay without effect unnoticed.
-		d.kind, d.peer = dutySelf, peers[detacher].name
+	kind, p := dutyWaitPeer, inFlight
+	if p == nil {
+		kind, p = dutyFailedByPeer, failed
 	}
-	return d
+	if p == nil {
+		return rebootDuty{}, false
+	}
+	return rebootDuty{kind: kind, peer: p.name, detachAt: detachAt, peerReboot: rebootOf(p.status),
+		peerReason: p.reason(ecsv1alpha1.ConditionRebooted)}, true
 }
 
 func rebootOf(s *ecsv1alpha1.InstanceStatus) *ecsv1alpha1.RebootRecord {

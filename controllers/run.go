@@ -79,31 +79,8 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 		return ctrl.Result{}, err
 	}
 
-	// A full pass observes every instance; between full passes only the unsettled ones (new,
-	// or left by a failed call) are observed, so a pass that fails half-way keeps what it
-	// settled and the next one goes on from there. A deleted object starts nothing new.
-	targets := run.table.ordered
-	if !run.r.beginFullPass(run.obj) {
-		targets = run.table.where(unsettled)
-	}
-	if run.obj.DeletionTimestamp != nil {
-		targets = nil
-	}
-	if len(targets) > 0 {
-		proceed, err := run.observe(ctx, cloud, targets)
-		if err == nil && !proceed {
-			if run.problem != nil && run.problem.Reason == ecsv1alpha1.ReasonCredentialsError {
-				return run.credentialsProblem(ctx, run.problem.Message)
-			}
-			return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
-		}
-		// Instances observed before a failed page are detached all the same.
-		if derr := run.detach(ctx, cloud); err == nil {
-			err = derr
-		}
-		if err != nil {
-			return run.cloudError(ctx, err)
-		}
+	if stop, result, err := run.observeAndDetach(ctx, cloud); stop {
+		return result, err
 	}
 	run.decideDuties()
 	if err := run.observeRollout(ctx, cloud); err != nil {
@@ -126,6 +103,37 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 		return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil
 	}
 	return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
+}
+
+// observeAndDetach observes and detaches; stop says the pass ends here with result and err.
+// A full pass observes every instance; between full passes only the unsettled ones (new, or
+// left by a failed call) are observed, so a pass that fails half-way keeps what it settled and
+// the next one goes on from there. A deleted object starts nothing new.
+func (run *run) observeAndDetach(ctx context.Context, cloud ecs.Client) (stop bool, result ctrl.Result, err error) {
+	targets := run.table.ordered
+	if !run.r.beginFullPass(run.obj) {
+		targets = run.table.where(unsettled)
+	}
+	if run.obj.DeletionTimestamp != nil || len(targets) == 0 {
+		return false, ctrl.Result{}, nil
+	}
+	proceed, err := run.observe(ctx, cloud, targets)
+	if err == nil && !proceed {
+		if run.problem != nil && run.problem.Reason == ecsv1alpha1.ReasonCredentialsError {
+			result, err = run.credentialsProblem(ctx, run.problem.Message)
+			return true, result, err
+		}
+		return true, ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
+	}
+	// Instances observed before a failed page are detached all the same.
+	if derr := run.detach(ctx, cloud); err == nil {
+		err = derr
+	}
+	if err != nil {
+		result, err = run.cloudError(ctx, err)
+		return true, result, err
+	}
+	return false, ctrl.Result{}, nil
 }
 
 // cloudError turns an ECS error into the object's condition and the reconcile's result:
