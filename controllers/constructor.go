@@ -3,9 +3,14 @@ package controllers
 import (
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
@@ -50,7 +55,7 @@ func newReconciler(c client.Client, apiReader client.Reader, recorder events.Eve
 	if o.MaxConcurrentReconciles <= 0 {
 		o.MaxConcurrentReconciles = 1
 	}
-	return &KeyPairDetachmentReconciler{
+	r := &KeyPairDetachmentReconciler{
 		Client:                  c,
 		APIReader:               apiReader,
 		Recorder:                recorder,
@@ -59,5 +64,22 @@ func newReconciler(c client.Client, apiReader client.Reader, recorder events.Eve
 		RebootPollInterval:      o.RebootPollInterval,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 		Now:                     o.Now,
+		retry:                   defaultRetryPolicy,
+		wakeups:                 make(chan event.TypedGenericEvent[*ecsv1alpha1.KeyPairDetachment], wakeupBuffer),
+	}
+	r.poller = newRolloutPoller(o.RebootPollInterval/2, r.now, r.wake)
+	return r
+}
+
+// wakeupBuffer bounds the wake-ups waiting for the controller; when it is full a wake-up is
+// dropped, and the object's own poll (RequeueAfter) still comes.
+const wakeupBuffer = 1024
+
+// wake enqueues an object whose instances changed in another object's observation.
+func (r *KeyPairDetachmentReconciler) wake(name types.NamespacedName) {
+	obj := &ecsv1alpha1.KeyPairDetachment{ObjectMeta: metav1.ObjectMeta{Namespace: name.Namespace, Name: name.Name}}
+	select {
+	case r.wakeups <- event.TypedGenericEvent[*ecsv1alpha1.KeyPairDetachment]{Object: obj}:
+	default:
 	}
 }

@@ -85,13 +85,12 @@ func (run *run) detach(ctx context.Context, cloud ecs.Client) error {
 }
 
 // refusedAsAWhole reports whether ECS (or the client, before sending) refused a call without
-// acting on any instance: throttling and refusals with a code that is not a server fault. A
-// server fault (5xx) or a lost answer says nothing about what ECS did.
+// acting on any instance: the request never left, or ECS answered with an error code
+// (throttling, a 5xx, a refusal). ECS reports what it did per instance; an error answer for the
+// whole call means it did nothing. Only a lost answer (a timeout, a reset connection, a proxy's
+// page without a code) says nothing about what ECS did.
 func refusedAsAWhole(err error) bool {
-	if ecs.NeverSent(err) {
-		return true
-	}
-	return ecs.ErrorCode(err) != "" && (ecs.IsThrottling(err) || ecs.Classify(err) != ecs.ClassRetryable)
+	return ecs.NeverSent(err) || ecs.ErrorCode(err) != ""
 }
 
 // markDetaching persists the Detaching marker of one batch, stamped now, and returns the stamp.

@@ -111,8 +111,11 @@ func TestDetachFailurePoints(t *testing.T) {
 			passes: 1, calls: []step{refusedWith(errNeverSent)}, wantDetached: "Unknown/Pending"},
 		{name: "refused with a non-retryable code: the marker is withdrawn",
 			passes: 1, calls: []step{refusedWith(&ecs.APIError{Code: "InvalidParameter", StatusCode: 400})}, wantDetached: "Unknown/Pending"},
-		{name: "server fault (5xx): ECS may have acted, so the marker stays",
-			passes: 1, calls: []step{refusedWith(errServerFault)}, wantDetached: "Unknown/Detaching"},
+		{name: "server fault (5xx): an error answer means ECS did nothing, the marker is withdrawn",
+			passes: 1, calls: []step{refusedWith(errServerFault)}, wantDetached: "Unknown/Pending"},
+		{name: "answer lost, key still on at the next pass: detached again, then ECS's answer is the proof",
+			passes: 2, calls: []step{refusedWith(errLostAnswer), succeed}, wantDetached: "True/Detached",
+			wantProof: ecsv1alpha1.DetachProofAnswer},
 		{name: "answer lost, key gone at the next pass: claimed on the sent marker",
 			passes: 2, calls: []step{lost}, wantDetached: "True/Detached", wantProof: ecsv1alpha1.DetachProofSentMarker},
 		{name: "answer lost, but another object holds ECS's answer for it: not ours",
@@ -230,5 +233,37 @@ func TestObservationThatLosesEveryInstance(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUnknownCodeOfAWholeCallIsShownOnTheObject: a call refused with a code the operator does
+// not know is retried with backoff, and the object says so while it is.
+func TestUnknownCodeOfAWholeCallIsShownOnTheObject(t *testing.T) {
+	obj := unitObject("a", []string{"i-a"}, false)
+	cloud := &fakeECS{t: t, DescribeInstancesFn: func([]string) ([]ecs.Instance, error) {
+		return nil, &ecs.APIError{Action: "DescribeInstances", Code: "Brand.NewCode", Message: "something new", StatusCode: 400}
+	}}
+	r := unitReconciler(t, (&unitClock{t: bootedAt}).now, cloud, obj)
+	got, res, err := unitPass(t, r, obj)
+	if err != nil || res.RequeueAfter <= 0 || res.RequeueAfter > backoffCap {
+		t.Fatalf("pass = %+v, %v; want a requeue within the %s cap", res, err, backoffCap)
+	}
+	var ready, stalled string
+	for _, c := range got.Status.Conditions {
+		switch c.Type {
+		case ecsv1alpha1.ConditionReady:
+			ready = string(c.Status) + "/" + c.Reason + ": " + c.Message
+		case ecsv1alpha1.ConditionStalled:
+			stalled = string(c.Status)
+		}
+	}
+	if !strings.HasPrefix(ready, "False/InProgress") || !strings.Contains(ready, "Brand.NewCode") {
+		t.Errorf("Ready = %q, want InProgress naming the code", ready)
+	}
+	if stalled != "False" {
+		t.Errorf("Stalled = %s: retrying is progress, not a stall", stalled)
+	}
+	if d := reasonOf(t, got, "i-a", ecsv1alpha1.ConditionDetached); d != "Unknown/Pending" {
+		t.Errorf("instance %s; nothing was marked", d)
 	}
 }

@@ -119,8 +119,11 @@ func unitReconciler(t *testing.T, now func() time.Time, cloud *fakeECS, objs ...
 	for _, o := range objs {
 		b = b.WithObjects(o).WithStatusSubresource(o)
 	}
-	return newReconciler(b.Build(), nil, events.NewFakeRecorder(1000), fakeFactory{cloud},
+	r := newReconciler(b.Build(), nil, events.NewFakeRecorder(1000), fakeFactory{cloud},
 		Options{Now: now, ResyncPeriod: time.Hour, RebootPollInterval: time.Second})
+	// One call per failure point: the in-pass retries have their own table (cloud_retry_test.go).
+	r.retry = retryPolicy{attempts: 1}
+	return r
 }
 
 // latest reads obj back from the fake API server.

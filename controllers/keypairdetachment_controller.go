@@ -16,8 +16,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
@@ -55,6 +57,14 @@ type KeyPairDetachmentReconciler struct {
 	fullPasses sync.Map // types.UID → fullPass
 	// ledger arbitrates reboots between objects that name the same instance.
 	ledger rebootLedger
+	// retry bounds the in-pass retries of refused ECS calls.
+	retry retryPolicy
+	// backoff paces the passes of objects whose last pass ended on a cloud error.
+	backoff passBackoff
+	// poller shares rollout observations per (identity, region); wakeups is how it enqueues
+	// objects whose instances changed.
+	poller  *rolloutPoller
+	wakeups chan event.TypedGenericEvent[*ecsv1alpha1.KeyPairDetachment]
 }
 
 type fullPass struct {
@@ -78,6 +88,7 @@ func (r *KeyPairDetachmentReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		if apierrors.IsNotFound(err) {
 			// Gone: detachment has no undo; only this process's memory of it is released.
 			r.ledger.forget(req.String())
+			r.poller.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -87,7 +98,12 @@ func (r *KeyPairDetachmentReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		ctrl.LoggerFrom(ctx).V(1).Info("Status changed under us; trying again with a fresh read")
 		return ctrl.Result{RequeueAfter: conflictRetry}, nil
 	}
+	if !run.backedOff {
+		r.backoff.reset(obj.UID)
+	}
 	if run.gone {
+		r.poller.forget(req.NamespacedName)
+		r.backoff.reset(obj.UID)
 		return result, err
 	}
 	if werr := run.persist(ctx); werr != nil {
@@ -174,6 +190,7 @@ func (r *KeyPairDetachmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	changes := predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletion)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ecsv1alpha1.KeyPairDetachment{}, builder.WithPredicates(changes)).
+		WatchesRawSource(source.Channel(r.wakeups, &handler.TypedEnqueueRequestForObject[*ecsv1alpha1.KeyPairDetachment]{})).
 		Named("keypairdetachment").
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,

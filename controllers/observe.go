@@ -80,6 +80,8 @@ func (run *run) observationLost(targets []*instance) bool {
 
 // observeRollout is the observation of a reboot poll: only the instances the reboot phase will
 // look at (in flight, and the next candidates) that this pass has not observed yet.
+// The observation is shared with other objects of the same identity and region
+// (rollout_poller.go); an object with nothing to watch leaves the poller.
 func (run *run) observeRollout(ctx context.Context, cloud ecs.Client) error {
 	var unobserved []*instance
 	for _, i := range run.rolloutWatchList() {
@@ -87,7 +89,13 @@ func (run *run) observeRollout(ctx context.Context, cloud ecs.Client) error {
 			unobserved = append(unobserved, i)
 		}
 	}
-	return run.describe(ctx, cloud, unobserved)
+	got, err := run.r.poller.observe(ctx, cloud, run.scope, run.key(), ids(unobserved))
+	for _, i := range unobserved {
+		if o, ok := got[i.id()]; ok {
+			i.observed, i.found = &o.instance, o.found
+		}
+	}
+	return err
 }
 
 // describe fills in the observation of the given instances; IDs ECS does not return do not

@@ -239,6 +239,7 @@ func (run *run) requestReboots(ctx context.Context, cloud ecs.Client, start []*i
 	}
 
 	res, err := cloud.RebootInstances(ctx, ids(start), run.obj.Spec.Reboot.ForceStop)
+	run.r.poller.changed(run.scope, ids(start))
 	if err != nil {
 		switch {
 		case ecs.NeverSent(err):
@@ -246,7 +247,7 @@ func (run *run) requestReboots(ctx context.Context, cloud ecs.Client, start []*i
 			for _, i := range start {
 				run.withdrawReboot(i, false, fmt.Sprintf("The reboot request never left the operator (%s)", ecs.ErrorCode(err)))
 			}
-		case ecs.ErrorCode(err) != "" && (ecs.IsThrottling(err) || ecs.Classify(err) != ecs.ClassRetryable):
+		case refusedAsAWhole(err):
 			// ECS refused the request as a whole: no reboot happened, so it does not count.
 			for _, i := range start {
 				run.withdrawReboot(i, true, fmt.Sprintf("ECS refused the reboot request (%s); will ask again", ecs.ErrorCode(err)))

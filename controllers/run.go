@@ -34,6 +34,10 @@ type run struct {
 	peers peerView
 	// gone: the finalizer was removed from a deleted object; there is no status to write.
 	gone bool
+	// scope is the (identity, region) whose ECS budget and rollout polls this object shares.
+	scope string
+	// backedOff: the pass ended on a cloud error and its requeue grew the object's backoff.
+	backedOff bool
 }
 
 // objectProblem is why an object cannot progress; Reason is a Ready=False reason.
@@ -75,6 +79,8 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	if err != nil {
 		return run.cloudError(ctx, err)
 	}
+	cloud = withRetries(cloud, run.r.retry)
+	run.scope = scopeOf(run.obj.Spec.RegionID, creds)
 	if err := run.loadPeers(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -96,8 +102,9 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 		return ctrl.Result{}, err
 	}
 	if run.detachUnsettled() {
-		// Retryable per-instance answers: the workqueue's backoff paces the retry.
-		return ctrl.Result{}, fmt.Errorf("some detaches of %s/%s got a retryable answer; retrying", run.obj.Namespace, run.obj.Name)
+		// Retryable per-instance answers: the object's capped backoff paces the retry.
+		ctrl.LoggerFrom(ctx).Info("Some detaches got a retryable answer; retrying with backoff")
+		return run.backOff(), nil
 	}
 	if run.rolloutActive() {
 		return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil
@@ -157,8 +164,16 @@ func (run *run) cloudError(ctx context.Context, err error) (ctrl.Result, error) 
 			ctrl.LoggerFrom(ctx).Info("ECS call failed after progress; retrying soon", "code", ecs.ErrorCode(err), "error", err.Error())
 			return ctrl.Result{RequeueAfter: progressRetry/2 + time.Duration(rand.Int64N(int64(progressRetry)))}, nil
 		}
-		ctrl.LoggerFrom(ctx).Info("ECS call failed; retrying with backoff", "code", ecs.ErrorCode(err), "error", err.Error())
-		return ctrl.Result{}, fmt.Errorf("ECS call for %s/%s failed, will retry: %w", run.obj.Namespace, run.obj.Name, err)
+		if code := ecs.ErrorCode(err); code != "" && !ecs.IsKnownCode(code) {
+			// Nobody reads logs in time: a code the operator cannot classify is shown on the
+			// object while it is retried.
+			run.problem = &objectProblem{Reason: ecsv1alpha1.ReasonInProgress, Message: fmt.Sprintf(
+				"ECS answers with a code the operator does not know (%s): %v; retrying at most %s apart", code, err, backoffCap)}
+		}
+		result := run.backOff()
+		ctrl.LoggerFrom(ctx).Info("ECS call failed; retrying with backoff", "code", ecs.ErrorCode(err), "error", err.Error(),
+			"after", result.RequeueAfter.String())
+		return result, nil
 	}
 }
 

@@ -131,7 +131,7 @@ func (run *run) readiness(detachFailed, rebootFailed, halted, unsettled int) (re
 	}
 	if p := run.problem; p != nil {
 		ready = notReady(p.Reason, p.Message)
-		if p.Reason == ecsv1alpha1.ReasonSuspended {
+		if p.Reason == ecsv1alpha1.ReasonSuspended || p.Reason == ecsv1alpha1.ReasonInProgress {
 			return ready, notStalled
 		}
 		return ready, stalledBy(ready)

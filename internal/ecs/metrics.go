@@ -28,6 +28,12 @@ var (
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 	}, []string{"action"})
 
+	rateLimitQPS = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ecs_keypair_operator_ecs_rate_limit_qps",
+		Help: "The client-side ECS rate in force per region: --ecs-qps, lowered after throttling and raised again " +
+			"call by call (the latest identity to change it).",
+	}, []string{"region"})
+
 	registerOnce sync.Once
 )
 
@@ -35,7 +41,7 @@ var (
 // tolerates a registry that already holds the collectors.
 func registerMetrics() {
 	registerOnce.Do(func() {
-		for _, c := range []prometheus.Collector{callsTotal, callDuration} {
+		for _, c := range []prometheus.Collector{callsTotal, callDuration, rateLimitQPS} {
 			if err := metrics.Registry.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {

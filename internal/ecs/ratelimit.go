@@ -14,7 +14,7 @@ type limiterSet struct {
 	burst int
 
 	mu sync.Mutex
-	m  map[limiterKey]*rate.Limiter
+	m  map[limiterKey]*adaptiveLimiter
 }
 
 type limiterKey struct{ identity, region string }
@@ -22,7 +22,7 @@ type limiterKey struct{ identity, region string }
 // newLimiterSet: qps <= 0 means no client-side limit; burst below 1 is raised to 1 so that a
 // positive qps cannot block forever.
 func newLimiterSet(qps float64, burst int) *limiterSet {
-	s := &limiterSet{limit: rate.Inf, burst: burst, m: map[limiterKey]*rate.Limiter{}}
+	s := &limiterSet{limit: rate.Inf, burst: burst, m: map[limiterKey]*adaptiveLimiter{}}
 	if qps > 0 {
 		s.limit = rate.Limit(qps)
 		if s.burst < 1 {
@@ -34,14 +34,68 @@ func newLimiterSet(qps float64, burst int) *limiterSet {
 
 // get never forgets a limiter: the set grows with the number of distinct access keys and
 // regions the operator has seen, which is small.
-func (s *limiterSet) get(identity, region string) *rate.Limiter {
+func (s *limiterSet) get(identity, region string) *adaptiveLimiter {
 	k := limiterKey{identity, region}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, ok := s.m[k]
 	if !ok {
-		l = rate.NewLimiter(s.limit, s.burst)
+		l = newAdaptiveLimiter(s.limit, s.burst, region)
 		s.m[k] = l
 	}
 	return l
+}
+
+// AIMD parameters. ECS's guidance after throttling is to probe the same API at about 1 QPS, so
+// the rate never drops below that; it climbs back by a fortieth of the configured rate per
+// successful call, reaching it again after a few dozen calls without throttling.
+const (
+	minAdaptiveQPS      = 1
+	decreaseFactor      = 0.5
+	increaseShareOfRate = 1.0 / 40
+)
+
+// adaptiveLimiter is one shared budget whose rate adapts to ECS (additive increase,
+// multiplicative decrease, never above the configured rate): when one object is throttled,
+// every object on the same account and region slows down, instead of each rediscovering the
+// limit with failed calls. An unlimited budget stays unlimited: nobody asked for one.
+type adaptiveLimiter struct {
+	*rate.Limiter
+	ceiling rate.Limit
+	region  string
+	mu      sync.Mutex
+}
+
+func newAdaptiveLimiter(limit rate.Limit, burst int, region string) *adaptiveLimiter {
+	a := &adaptiveLimiter{Limiter: rate.NewLimiter(limit, burst), ceiling: limit, region: region}
+	a.publish()
+	return a
+}
+
+// throttled halves the rate after ECS answered with throttling.
+func (a *adaptiveLimiter) throttled() {
+	if a.ceiling == rate.Inf {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.SetLimit(max(a.Limit()*decreaseFactor, min(minAdaptiveQPS, a.ceiling)))
+	a.publish()
+}
+
+// succeeded raises the rate a little after a call ECS did not throttle.
+func (a *adaptiveLimiter) succeeded() {
+	if a.ceiling == rate.Inf || a.Limit() >= a.ceiling {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.SetLimit(min(a.ceiling, a.Limit()+a.ceiling*increaseShareOfRate))
+	a.publish()
+}
+
+func (a *adaptiveLimiter) publish() {
+	if a.ceiling != rate.Inf {
+		rateLimitQPS.WithLabelValues(a.region).Set(float64(a.Limit()))
+	}
 }

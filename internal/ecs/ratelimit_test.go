@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"context"
+	"net/url"
 	"testing"
 	"time"
 
@@ -68,5 +69,73 @@ func TestRateLimitSharedAcrossClients(t *testing.T) {
 	}
 	if n := srv.total(); n != 3 {
 		t.Errorf("%d requests reached ECS, want 3", n)
+	}
+}
+
+// TestAdaptiveLimiter: throttling halves the shared rate down to ECS's 1 QPS probing rate,
+// calls that pass raise it back step by step, never above --ecs-qps; no limit stays no limit.
+func TestAdaptiveLimiter(t *testing.T) {
+	a := newAdaptiveLimiter(10, 20, "cn-hangzhou")
+	steps := []struct {
+		throttled bool
+		want      rate.Limit
+	}{
+		{true, 5}, {true, 2.5}, {true, 1.25}, {true, 1}, {true, 1},
+		{false, 1.25}, {false, 1.5},
+	}
+	for n, s := range steps {
+		if s.throttled {
+			a.throttled()
+		} else {
+			a.succeeded()
+		}
+		if got := a.Limit(); got != s.want {
+			t.Fatalf("step %d: limit %v, want %v", n, got, s.want)
+		}
+	}
+	for range 100 {
+		a.succeeded()
+	}
+	if a.Limit() != 10 {
+		t.Errorf("after 100 calls without throttling: %v, want the configured 10", a.Limit())
+	}
+	if a.Burst() != 20 {
+		t.Errorf("burst %d changed", a.Burst())
+	}
+	low := newAdaptiveLimiter(0.5, 1, "r")
+	low.throttled()
+	if low.Limit() != 0.5 {
+		t.Errorf("a configured rate below 1 QPS is not raised by throttling: %v", low.Limit())
+	}
+	unlimited := newAdaptiveLimiter(rate.Inf, 0, "r")
+	unlimited.throttled()
+	if unlimited.Limit() != rate.Inf {
+		t.Errorf("no limit configured: %v after throttling", unlimited.Limit())
+	}
+}
+
+// TestThrottlingSlowsEveryClientOfTheAccount: one client's throttled call lowers the budget
+// the other clients of the same identity and region draw from, and only theirs.
+func TestThrottlingSlowsEveryClientOfTheAccount(t *testing.T) {
+	srv := newFakeECS(t, func(string, url.Values) (int, string) {
+		return 400, `{"RequestId":"R","Code":"Throttling.User","Message":"Request was denied due to user flow control."}`
+	})
+	f, err := NewFactory(FactoryOptions{Endpoint: srv.URL(), QPS: 8, Burst: 8, Env: envMap(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := &Credentials{AccessKeyID: "LTAI_A", AccessKeySecret: "a"}
+	c, err := f.ForRegion(context.Background(), "cn-hangzhou", creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.KeyPairExists(context.Background(), "kp1"); !IsThrottling(err) {
+		t.Fatalf("want throttling, got %v", err)
+	}
+	if got := f.limiters.get("ak:LTAI_A", "cn-hangzhou").Limit(); got != 4 {
+		t.Errorf("shared limit after throttling = %v, want 4", got)
+	}
+	if got := f.limiters.get("ak:LTAI_A", "cn-beijing").Limit(); got != 8 {
+		t.Errorf("another region's limit = %v, want 8", got)
 	}
 }

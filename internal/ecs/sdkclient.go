@@ -10,7 +10,6 @@ import (
 
 	ecsapi "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/dara"
-	"golang.org/x/time/rate"
 )
 
 // ECS action names, used in errors and metric labels.
@@ -38,7 +37,7 @@ type sdkClient struct {
 	mu          sync.Mutex
 	api         *ecsapi.Client
 	region      string
-	limiter     *rate.Limiter
+	limiter     *adaptiveLimiter
 	callTimeout time.Duration
 	secret      string
 }
@@ -57,8 +56,15 @@ func (c *sdkClient) call(ctx context.Context, action string, do func(context.Con
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// A fresh RuntimeOptions each time: nil panics in the SDK, and it carries no retry
-	// settings, so the SDK never retries; the workqueue does, with backoff.
-	return wrapCallError(action, do(ctx, &dara.RuntimeOptions{}), c.secret)
+	// settings, so the SDK never retries; the controller does, with backoff.
+	err := wrapCallError(action, do(ctx, &dara.RuntimeOptions{}), c.secret)
+	switch {
+	case IsThrottling(err):
+		c.limiter.throttled()
+	case err == nil:
+		c.limiter.succeeded()
+	}
+	return err
 }
 
 func batchTooLarge(action string, n, limit int) error {

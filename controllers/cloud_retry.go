@@ -1,0 +1,119 @@
+package controllers
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// retryPolicy bounds the retries of one call inside a pass, in attempts and in time: enough to
+// ride out a burst of throttling or a flaky gateway, short enough that a pass still ends and
+// writes what it settled.
+type retryPolicy struct {
+	attempts  int
+	baseDelay time.Duration
+	maxDelay  time.Duration
+	budget    time.Duration
+}
+
+var defaultRetryPolicy = retryPolicy{attempts: 5, baseDelay: 250 * time.Millisecond, maxDelay: 4 * time.Second, budget: 15 * time.Second}
+
+// retryingClient retries, inside the pass, the calls that ECS refused as a whole: throttling and
+// 5xx answers (an answer with an ECS code: ECS did not carry the request out). Reads are also
+// retried when the answer was lost. A change whose answer was lost is never retried here: its
+// marker stays and the next observation settles it. Every attempt waits for the shared
+// per-(identity, region) budget, which throttling lowers for everyone (internal/ecs).
+type retryingClient struct {
+	ecs.Client
+	policy retryPolicy
+}
+
+func withRetries(c ecs.Client, p retryPolicy) ecs.Client {
+	if p.attempts <= 1 {
+		return c
+	}
+	return retryingClient{Client: c, policy: p}
+}
+
+func (c retryingClient) DescribeInstances(ctx context.Context, ids []string) ([]ecs.Instance, error) {
+	var out []ecs.Instance
+	err := c.retry(ctx, "DescribeInstances", retryableRead, func() (err error) {
+		out, err = c.Client.DescribeInstances(ctx, ids)
+		return err
+	})
+	return out, err
+}
+
+func (c retryingClient) KeyPairExists(ctx context.Context, name string) (bool, error) {
+	var ok bool
+	err := c.retry(ctx, "DescribeKeyPairs", retryableRead, func() (err error) {
+		ok, err = c.Client.KeyPairExists(ctx, name)
+		return err
+	})
+	return ok, err
+}
+
+func (c retryingClient) DetachKeyPair(ctx context.Context, key string, ids []string) (ecs.BatchResult, error) {
+	var out ecs.BatchResult
+	err := c.retry(ctx, "DetachKeyPair", retryableChange, func() (err error) {
+		out, err = c.Client.DetachKeyPair(ctx, key, ids)
+		return err
+	})
+	return out, err
+}
+
+// RebootInstances is retried only after an ECS refusal: a request that never left counts
+// towards the two requests an instance may get (reboot.go), so the reconciler decides.
+func (c retryingClient) RebootInstances(ctx context.Context, ids []string, forceStop bool) (ecs.BatchResult, error) {
+	var out ecs.BatchResult
+	err := c.retry(ctx, "RebootInstances", refusedByECS, func() (err error) {
+		out, err = c.Client.RebootInstances(ctx, ids, forceStop)
+		return err
+	})
+	return out, err
+}
+
+// refusedByECS: ECS answered with a retryable code (throttling, a 5xx): it did nothing.
+func refusedByECS(err error) bool {
+	return ecs.ErrorCode(err) != "" && !ecs.NeverSent(err) && ecs.Classify(err) == ecs.ClassRetryable
+}
+
+// retryableChange: refused by ECS, or provably never sent.
+func retryableChange(err error) bool {
+	return refusedByECS(err) || (ecs.NeverSent(err) && ecs.Classify(err) == ecs.ClassRetryable)
+}
+
+// retryableRead: any retryable error; a read may be repeated whatever happened to the first.
+func retryableRead(err error) bool {
+	return ecs.Classify(err) == ecs.ClassRetryable
+}
+
+func (c retryingClient) retry(ctx context.Context, action string, retryable func(error) bool, call func() error) error {
+	deadline := time.Now().Add(c.policy.budget)
+	delay := c.policy.baseDelay
+	for attempt := 1; ; attempt++ {
+		err := call()
+		if err == nil || !retryable(err) || attempt >= c.policy.attempts {
+			return err
+		}
+		// Full jitter: callers throttled together do not come back together.
+		wait := time.Duration(rand.Int64N(int64(delay) + 1))
+		if time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		ctrl.LoggerFrom(ctx).V(1).Info("ECS call refused; retrying within the pass",
+			"action", action, "code", ecs.ErrorCode(err), "attempt", attempt, "after", wait.String())
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return err
+		case <-timer.C:
+		}
+		delay = min(2*delay, c.policy.maxDelay)
+	}
+}

@@ -1,0 +1,110 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// TestRetriesInsideThePass is the table of which failures a pass retries by itself: refusals
+// (throttling, 5xx answers) of any call, lost answers of reads only, and never a lost answer of
+// a change, whose outcome is unknown.
+func TestRetriesInsideThePass(t *testing.T) {
+	policy := retryPolicy{attempts: 4, baseDelay: time.Millisecond, maxDelay: 2 * time.Millisecond, budget: time.Second}
+	cases := []struct {
+		name      string
+		action    string
+		errs      []error // answers in order; after them, success
+		wantCalls int
+		wantErr   bool
+	}{
+		{"throttled describe, then success", "DescribeInstances", []error{errThrottled, errThrottled}, 3, false},
+		{"a lost describe answer is asked again", "DescribeInstances", []error{errLostAnswer}, 2, false},
+		{"throttled detach, then success", "DetachKeyPair", []error{errThrottled}, 2, false},
+		{"a 5xx detach answer, then success", "DetachKeyPair", []error{errServerFault}, 2, false},
+		{"a detach that never left, then success", "DetachKeyPair", []error{errNeverSent}, 2, false},
+		{"a lost detach answer is not retried: the marker settles it", "DetachKeyPair", []error{errLostAnswer}, 1, true},
+		{"throttled reboot, then success", "RebootInstances", []error{errThrottled}, 2, false},
+		{"a 5xx reboot answer, then success", "RebootInstances", []error{errServerFault}, 2, false},
+		{"a lost reboot answer is never retried", "RebootInstances", []error{errLostAnswer}, 1, true},
+		{"a reboot that never left is the reconciler's to count, not retried here", "RebootInstances", []error{errNeverSent}, 1, true},
+		{"a refusal with a terminal code is not retried", "DetachKeyPair",
+			[]error{&ecs.APIError{Code: "InvalidKeyPairName.NotFound", StatusCode: 404}}, 1, true},
+		{"attempts are bounded", "DescribeInstances",
+			[]error{errThrottled, errThrottled, errThrottled, errThrottled, errThrottled}, 4, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := func(n int) error {
+				if n < len(tc.errs) {
+					return tc.errs[n]
+				}
+				return nil
+			}
+			fake := &fakeECS{t: t}
+			fake.DescribeInstancesFn = func([]string) ([]ecs.Instance, error) {
+				return nil, answer(fake.calls["DescribeInstances"] - 1)
+			}
+			fake.DetachKeyPairFn = func(_ string, ids []string) (ecs.BatchResult, error) {
+				return allSucceed(ids), answer(fake.calls["DetachKeyPair"] - 1)
+			}
+			fake.RebootInstancesFn = func(ids []string, _ bool) (ecs.BatchResult, error) {
+				return allSucceed(ids), answer(fake.calls["RebootInstances"] - 1)
+			}
+			c := withRetries(fake, policy)
+			var err error
+			ctx := context.Background()
+			switch tc.action {
+			case "DescribeInstances":
+				_, err = c.DescribeInstances(ctx, []string{"i-a"})
+			case "DetachKeyPair":
+				_, err = c.DetachKeyPair(ctx, "K1", []string{"i-a"})
+			case "RebootInstances":
+				_, err = c.RebootInstances(ctx, []string{"i-a"}, false)
+			}
+			if got := fake.calls[tc.action]; got != tc.wantCalls {
+				t.Errorf("%d calls, want %d", got, tc.wantCalls)
+			}
+			if (err != nil) != tc.wantErr {
+				t.Errorf("err = %v, want error %t", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestRetriesStopWithTheContext: a pass that is cancelled (the manager stops) does not sit out
+// its backoff.
+func TestRetriesStopWithTheContext(t *testing.T) {
+	fake := &fakeECS{t: t, DescribeInstancesFn: func([]string) ([]ecs.Instance, error) { return nil, errThrottled }}
+	c := withRetries(fake, retryPolicy{attempts: 10, baseDelay: time.Hour, maxDelay: time.Hour, budget: 100 * time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.DescribeInstances(ctx, []string{"i-a"}); err == nil {
+		t.Fatal("want the throttling error")
+	}
+	if fake.calls["DescribeInstances"] != 1 {
+		t.Errorf("%d calls after cancellation", fake.calls["DescribeInstances"])
+	}
+}
+
+// TestPassBackoffIsCapped: a streak of failed passes never waits more than backoffCap, and one
+// good pass starts again from the base.
+func TestPassBackoffIsCapped(t *testing.T) {
+	var b passBackoff
+	var last time.Duration
+	for range 50 {
+		last = b.next("uid")
+		if last > backoffCap {
+			t.Fatalf("delay %s above the %s cap", last, backoffCap)
+		}
+	}
+	if last < backoffCap/2 {
+		t.Errorf("after 50 failures the delay is %s, want about the cap", last)
+	}
+	b.reset("uid")
+	if d := b.next("uid"); d > backoffBase {
+		t.Errorf("after a reset the delay is %s, want at most %s", d, backoffBase)
+	}
+}
