@@ -66,17 +66,9 @@ func (c retryingClient) DetachKeyPair(ctx context.Context, key string, ids []str
 	return out, err
 }
 
-// RebootInstances is retried only after an ECS refusal: a request that never left counts
-// towards the two requests an instance may get (reboot.go), so the reconciler decides.
-func (c retryingClient) RebootInstances(ctx context.Context, ids []string, forceStop bool) (ecs.BatchResult, error) {
-	var out ecs.BatchResult
-	err := c.retry(ctx, "RebootInstances", refusedByECS, func() (err error) {
-		out, err = c.Client.RebootInstances(ctx, ids, forceStop)
-		return err
-	})
-	return out, err
-}
-
+// RebootInstances is not retried here: the reconciler withdraws and persists its markers
+// before it asks again (sendReboots), so that a crash never leaves a marker for a request that
+// was refused.
 // refusedByECS: ECS answered with a retryable code (throttling, a 5xx): it did nothing.
 func refusedByECS(err error) bool {
 	return ecs.ErrorCode(err) != "" && !ecs.NeverSent(err) && ecs.Classify(err) == ecs.ClassRetryable
@@ -94,26 +86,36 @@ func retryableRead(err error) bool {
 
 func (c retryingClient) retry(ctx context.Context, action string, retryable func(error) bool, call func() error) error {
 	deadline := time.Now().Add(c.policy.budget)
-	delay := c.policy.baseDelay
 	for attempt := 1; ; attempt++ {
 		err := call()
 		if err == nil || !retryable(err) || attempt >= c.policy.attempts {
 			return err
 		}
-		// Full jitter: callers throttled together do not come back together.
-		wait := time.Duration(rand.Int64N(int64(delay) + 1))
-		if time.Now().Add(wait).After(deadline) {
+		ctrl.LoggerFrom(ctx).V(1).Info("ECS call refused; retrying within the pass", "action", action,
+			"code", ecs.ErrorCode(err), "attempt", attempt)
+		if !c.policy.sleep(ctx, attempt, deadline) {
 			return err
 		}
-		ctrl.LoggerFrom(ctx).V(1).Info("ECS call refused; retrying within the pass",
-			"action", action, "code", ecs.ErrorCode(err), "attempt", attempt, "after", wait.String())
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return err
-		case <-timer.C:
-		}
-		delay = min(2*delay, c.policy.maxDelay)
+	}
+}
+
+// sleep waits before retry number attempt, with full jitter (callers throttled together do
+// not come back together); false when the wait would pass deadline or ctx ended.
+func (p retryPolicy) sleep(ctx context.Context, attempt int, deadline time.Time) bool {
+	delay := p.baseDelay
+	for range attempt - 1 {
+		delay = min(2*delay, p.maxDelay)
+	}
+	wait := time.Duration(rand.Int64N(int64(delay) + 1))
+	if time.Now().Add(wait).After(deadline) {
+		return false
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
 	}
 }

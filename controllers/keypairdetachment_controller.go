@@ -31,6 +31,8 @@ const (
 	DefaultRebootPollInterval = 5 * time.Second
 	// conflictRetry is how soon a reconcile that lost an optimistic-lock race runs again.
 	conflictRetry = 200 * time.Millisecond
+	// statusWriteTimeout bounds a status write that outlives its reconcile's context.
+	statusWriteTimeout = 10 * time.Second
 )
 
 // KeyPairDetachmentReconciler drives each KeyPairDetachment through the phases of design.md §3.
@@ -126,7 +128,11 @@ func (run *run) persist(ctx context.Context) error {
 	if run.statusUnchanged() {
 		return nil
 	}
-	if err := run.r.Status().Update(ctx, run.obj); err != nil {
+	// Not cut short by the manager stopping: a marker that a stop leaves behind turns a refused
+	// or settled request into an unknown one.
+	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteTimeout)
+	defer cancel()
+	if err := run.r.Status().Update(writeCtx, run.obj); err != nil {
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			return errConflict
 		}

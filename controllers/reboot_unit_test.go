@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +195,55 @@ func TestRebootFailurePoints(t *testing.T) {
 				t.Errorf("message %q does not say %q", msg, tc.wantMessage)
 			}
 		})
+	}
+}
+
+// TestRefusedRebootIsWithdrawnBeforeItIsAskedAgain: within one pass, a reboot request ECS
+// refuses is asked again, but only after its markers were withdrawn in the stored status, so
+// that a crash between the two never leaves a marker for the refused request.
+func TestRefusedRebootIsWithdrawnBeforeItIsAskedAgain(t *testing.T) {
+	detachedAt := bootedAt.Add(time.Hour)
+	w := newWorld([]string{"i-a"})
+	w.key["i-a"] = ""
+	obj := unitObject("a", []string{"i-a"}, true)
+	obj.Status.Instances = []ecsv1alpha1.InstanceStatus{settled("i-a", answerAt(detachedAt), "", nil)}
+	clock := &unitClock{t: detachedAt.Add(time.Minute)}
+	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe}
+	var r *KeyPairDetachmentReconciler
+	var versions []string
+	cloud.RebootInstancesFn = func(ids []string, _ bool) (ecs.BatchResult, error) {
+		stored := latest(t, r.Client, obj)
+		versions = append(versions, stored.ResourceVersion)
+		if got := reasonOf(t, stored, "i-a", ecsv1alpha1.ConditionRebooted); got != "Unknown/RebootRequested" {
+			t.Errorf("request %d sent with the stored condition %s", len(versions), got)
+		}
+		if a := instanceOf(t, stored, "i-a").Reboot.Attempts; a != 1 {
+			t.Errorf("request %d sent with %d attempts stored; a refused request does not count", len(versions), a)
+		}
+		if len(versions) < 3 {
+			return ecs.BatchResult{}, errThrottled
+		}
+		w.start["i-a"] = clock.t.Add(time.Minute)
+		return allSucceed(ids), nil
+	}
+	r = unitReconciler(t, clock.now, cloud, obj)
+	r.retry = retryPolicy{attempts: 3, baseDelay: time.Millisecond, maxDelay: time.Millisecond, budget: time.Minute}
+	got, _, err := unitPass(t, r, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(versions) != 3 {
+		t.Fatalf("%d requests in the pass, want 3", len(versions))
+	}
+	for n := 1; n < len(versions); n++ {
+		before, _ := strconv.Atoi(versions[n-1])
+		after, _ := strconv.Atoi(versions[n])
+		if after-before < 2 {
+			t.Errorf("between requests %d and %d the status was written %d times; want the withdrawal and the new marker",
+				n, n+1, after-before)
+		}
+	}
+	if rb := reasonOf(t, got, "i-a", ecsv1alpha1.ConditionRebooted); rb != "Unknown/Rebooting" {
+		t.Errorf("after the accepted request: %s", rb)
 	}
 }
