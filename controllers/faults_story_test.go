@@ -18,7 +18,7 @@ import (
 var _ = Describe("A faulted rollout with manager restarts", func() {
 	It("reboots every Running instance exactly once and fails none", func() {
 		const objects, perObject, maxConcurrent = 4, 20, 3
-		var fleet []ecsemu.InstanceSpec
+		fleet := make([]ecsemu.InstanceSpec, 0, objects*perObject)
 		for o := range objects {
 			fleet = append(fleet, linux(fmt.Sprintf("i-soak%d", o), perObject, "Running", testKey)...)
 		}
@@ -28,7 +28,7 @@ var _ = Describe("A faulted rollout with manager restarts", func() {
 		Expect(emu.SetFaults(ecsemu.Faults{ThrottleRate: 0.3, ErrorRate: 0.1})).To(Succeed())
 		namespace := newNamespace()
 		stop := startManager(managerOptions{endpoint: url, namespace: namespace})
-		var objs []*ecsv1alpha1.KeyPairDetachment
+		objs := make([]*ecsv1alpha1.KeyPairDetachment, 0, objects)
 		for o := range objects {
 			obj := newDetachment(namespace, idsOf(fleet[o*perObject:(o+1)*perObject]))
 			obj.Name = fmt.Sprintf("part-%d", o)

@@ -201,4 +201,3 @@ func (run *run) rebootTimeout() metav1.Duration {
 	}
 	return metav1.Duration{Duration: defaultRebootTimeout}
 }
-
