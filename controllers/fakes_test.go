@@ -26,6 +26,7 @@ type fakeECS struct {
 	KeyPairExistsFn     func(name string) (bool, error)
 	DetachKeyPairFn     func(key string, ids []string) (ecs.BatchResult, error)
 	RebootInstancesFn   func(ids []string, forceStop bool) (ecs.BatchResult, error)
+	AwaitBudgetFn       func() error
 	calls               map[string]int
 }
 
@@ -66,6 +67,14 @@ func (f *fakeECS) RebootInstances(_ context.Context, ids []string, forceStop boo
 		f.t.Fatalf("unexpected RebootInstances(%v)", ids)
 	}
 	return f.RebootInstancesFn(ids, forceStop)
+}
+
+func (f *fakeECS) AwaitBudget(context.Context) error {
+	f.count("AwaitBudget")
+	if f.AwaitBudgetFn == nil {
+		return nil
+	}
+	return f.AwaitBudgetFn()
 }
 
 // Errors as the ecs package returns them.

@@ -95,6 +95,9 @@ func (run *run) sendReboots(ctx context.Context, cloud ecs.Client, start []*inst
 	policy := run.r.retry
 	deadline := time.Now().Add(policy.budget)
 	for attempt := 1; ; attempt++ {
+		if err := cloud.AwaitBudget(ctx); err != nil {
+			return ecs.BatchResult{}, nil, err // nothing marked, nothing sent
+		}
 		run.markRebootRequested(start)
 		if err := run.persist(ctx); err != nil {
 			return ecs.BatchResult{}, nil, err

@@ -68,6 +68,11 @@ type Client interface {
 	// RebootInstances reboots ids (at most MaxRebootIDs) with per-instance results
 	// (BatchOptimization=SuccessFirst); forceStop maps to ForceReboot.
 	RebootInstances(ctx context.Context, ids []string, forceStop bool) (BatchResult, error)
+	// AwaitBudget waits for the shared client-side budget and keeps the permit for this
+	// client's next call, which then leaves at once. A caller that must record an intent just
+	// before a call (a reboot marker) waits here first, so that a crash cannot fall between
+	// the intent and a call still queued behind the rate limit.
+	AwaitBudget(ctx context.Context) error
 }
 
 // Credentials are static keys read from a Secret. SecurityToken is set for STS identities.

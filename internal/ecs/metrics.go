@@ -96,6 +96,9 @@ func (m meteredClient) DetachKeyPair(ctx context.Context, keyPairName string, id
 	return res, err
 }
 
+// AwaitBudget makes no call.
+func (m meteredClient) AwaitBudget(ctx context.Context) error { return m.next.AwaitBudget(ctx) }
+
 func (m meteredClient) RebootInstances(ctx context.Context, ids []string, forceStop bool) (BatchResult, error) {
 	if len(ids) == 0 {
 		return m.next.RebootInstances(ctx, ids, forceStop)

@@ -139,3 +139,34 @@ func TestThrottlingSlowsEveryClientOfTheAccount(t *testing.T) {
 		t.Errorf("another region's limit = %v, want 8", got)
 	}
 }
+
+// TestAwaitBudgetPrepaysTheNextCall: the permit AwaitBudget takes is the next call's, so that
+// call leaves at once and no second share of the budget is spent; the call after it waits.
+func TestAwaitBudgetPrepaysTheNextCall(t *testing.T) {
+	srv := newFakeECS(t, nil)
+	f, err := NewFactory(FactoryOptions{Endpoint: srv.URL(), QPS: 0.001, Burst: 1, Env: envMap(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.ForRegion(context.Background(), "cn-hangzhou", &Credentials{AccessKeyID: "LTAI_A", AccessKeySecret: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.AwaitBudget(ctx); err != nil {
+		t.Fatalf("AwaitBudget with a token available: %v", err)
+	}
+	if err := c.AwaitBudget(ctx); err != nil {
+		t.Fatalf("a second AwaitBudget before any call must keep the same permit: %v", err)
+	}
+	if _, err := c.KeyPairExists(ctx, "kp1"); err != nil {
+		t.Fatalf("the prepaid call waited for the budget: %v", err)
+	}
+	if _, err := c.KeyPairExists(ctx, "kp1"); !NeverSent(err) {
+		t.Errorf("the call after the prepaid one did not wait for the budget: %v", err)
+	}
+	if n := srv.total(); n != 1 {
+		t.Errorf("%d requests reached ECS, want 1", n)
+	}
+}

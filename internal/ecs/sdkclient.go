@@ -40,6 +40,8 @@ type sdkClient struct {
 	limiter     *adaptiveLimiter
 	callTimeout time.Duration
 	secret      string
+	// permit: AwaitBudget already took the next call's share of the budget.
+	permit bool
 }
 
 var _ Client = (*sdkClient)(nil)
@@ -48,13 +50,13 @@ var _ Client = (*sdkClient)(nil)
 // caller's context only (queueing is not the request's fault), then bounds the request itself
 // by the per-call timeout.
 func (c *sdkClient) call(ctx context.Context, action string, do func(context.Context, *dara.RuntimeOptions) error) error {
-	if err := c.limiter.Wait(ctx); err != nil {
-		return &localError{code: CodeNotSent, msg: fmt.Sprintf("ecs %s: waiting for the client-side rate limit", action), err: err}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.takeBudget(ctx, action); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	// A fresh RuntimeOptions each time: nil panics in the SDK, and it carries no retry
 	// settings, so the SDK never retries; the controller does, with backoff.
 	err := wrapCallError(action, do(ctx, &dara.RuntimeOptions{}), c.secret)
@@ -65,6 +67,33 @@ func (c *sdkClient) call(ctx context.Context, action string, do func(context.Con
 		c.limiter.succeeded()
 	}
 	return err
+}
+
+// AwaitBudget takes the next call's share of the budget now.
+func (c *sdkClient) AwaitBudget(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.permit {
+		return nil
+	}
+	if err := c.takeBudget(ctx, "AwaitBudget"); err != nil {
+		return err
+	}
+	c.permit = true
+	return nil
+}
+
+// takeBudget uses the permit AwaitBudget took, or waits for the shared budget under the
+// caller's context only (queueing is not the request's fault). Call it with c.mu held.
+func (c *sdkClient) takeBudget(ctx context.Context, action string) error {
+	if c.permit {
+		c.permit = false
+		return nil
+	}
+	if err := c.limiter.Wait(ctx); err != nil {
+		return &localError{code: CodeNotSent, msg: fmt.Sprintf("ecs %s: waiting for the client-side rate limit", action), err: err}
+	}
+	return nil
 }
 
 func batchTooLarge(action string, n, limit int) error {
