@@ -22,11 +22,9 @@ type retryPolicy struct {
 
 var defaultRetryPolicy = retryPolicy{attempts: 5, baseDelay: 250 * time.Millisecond, maxDelay: 4 * time.Second, budget: 15 * time.Second}
 
-// retryingClient retries, inside the pass, the calls that ECS refused as a whole: throttling and
-// 5xx answers (an answer with an ECS code: ECS did not carry the request out). Reads are also
-// retried when the answer was lost. A change whose answer was lost is never retried here: its
-// marker stays and the next observation settles it. Every attempt waits for the shared
-// per-(identity, region) budget, which throttling lowers for everyone (internal/ecs).
+// retryingClient retries reads inside the pass: throttling, 5xx answers and lost answers alike,
+// since asking again changes nothing. Every attempt waits for the shared per-(identity,
+// region) budget, which throttling lowers for everyone (internal/ecs).
 type retryingClient struct {
 	ecs.Client
 	policy retryPolicy
@@ -57,28 +55,9 @@ func (c retryingClient) KeyPairExists(ctx context.Context, name string) (bool, e
 	return ok, err
 }
 
-func (c retryingClient) DetachKeyPair(ctx context.Context, key string, ids []string) (ecs.BatchResult, error) {
-	var out ecs.BatchResult
-	err := c.retry(ctx, "DetachKeyPair", retryableChange, func() (err error) {
-		out, err = c.Client.DetachKeyPair(ctx, key, ids)
-		return err
-	})
-	return out, err
-}
-
-// RebootInstances is not retried here: the reconciler withdraws and persists its markers
-// before it asks again (sendReboots), so that a crash never leaves a marker for a request that
-// was refused.
-// refusedByECS: ECS answered with a retryable code (throttling, a 5xx): it did nothing.
-func refusedByECS(err error) bool {
-	return ecs.ErrorCode(err) != "" && !ecs.NeverSent(err) && ecs.Classify(err) == ecs.ClassRetryable
-}
-
-// retryableChange: refused by ECS, or provably never sent.
-func retryableChange(err error) bool {
-	return refusedByECS(err) || (ecs.NeverSent(err) && ecs.Classify(err) == ecs.ClassRetryable)
-}
-
+// Changes (DetachKeyPair, RebootInstances) are not retried here: the reconciler withdraws and
+// persists their markers before it asks again (detach, sendReboots), so that a crash never
+// leaves a marker for a request that was refused.
 // retryableRead: any retryable error; a read may be repeated whatever happened to the first.
 func retryableRead(err error) bool {
 	return ecs.Classify(err) == ecs.ClassRetryable

@@ -8,9 +8,9 @@ import (
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
 
-// TestRetriesInsideThePass is the table of which failures a pass retries by itself: refusals
-// (throttling, 5xx answers) of any call, lost answers of reads only, and never a lost answer of
-// a change, whose outcome is unknown.
+// TestRetriesInsideThePass is the table of which failures the client retries by itself: any
+// retryable failure of a read; never a change, whose markers the reconciler withdraws first
+// (TestDetachFailurePoints, TestRefusedRebootIsWithdrawnBeforeItIsAskedAgain).
 func TestRetriesInsideThePass(t *testing.T) {
 	policy := retryPolicy{attempts: 4, baseDelay: time.Millisecond, maxDelay: 2 * time.Millisecond, budget: time.Second}
 	cases := []struct {
@@ -22,14 +22,11 @@ func TestRetriesInsideThePass(t *testing.T) {
 	}{
 		{"throttled describe, then success", "DescribeInstances", []error{errThrottled, errThrottled}, 3, false},
 		{"a lost describe answer is asked again", "DescribeInstances", []error{errLostAnswer}, 2, false},
-		{"throttled detach, then success", "DetachKeyPair", []error{errThrottled}, 2, false},
-		{"a 5xx detach answer, then success", "DetachKeyPair", []error{errServerFault}, 2, false},
-		{"a detach that never left, then success", "DetachKeyPair", []error{errNeverSent}, 2, false},
+		{"a refused detach is the reconciler's to withdraw and send again", "DetachKeyPair", []error{errThrottled}, 1, true},
 		{"a lost detach answer is not retried: the marker settles it", "DetachKeyPair", []error{errLostAnswer}, 1, true},
 		{"a refused reboot is the reconciler's to withdraw and ask again", "RebootInstances", []error{errThrottled}, 1, true},
 		{"a lost reboot answer is never retried", "RebootInstances", []error{errLostAnswer}, 1, true},
-		{"a reboot that never left is the reconciler's to count", "RebootInstances", []error{errNeverSent}, 1, true},
-		{"a refusal with a terminal code is not retried", "DetachKeyPair",
+		{"a terminal refusal of a read is not retried", "DescribeInstances",
 			[]error{&ecs.APIError{Code: "InvalidKeyPairName.NotFound", StatusCode: 404}}, 1, true},
 		{"attempts are bounded", "DescribeInstances",
 			[]error{errThrottled, errThrottled, errThrottled, errThrottled, errThrottled}, 4, true},

@@ -3,7 +3,9 @@ package controllers
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,58 +32,141 @@ var detachFailureReasons = map[string]string{
 	"InstanceLockedForSecurity":           ecsv1alpha1.ReasonInstanceLocked,
 }
 
+// detachGroupSize is how many batches go out at once: their budget is taken first, then one
+// status write marks all of them, then every call leaves at the same moment. Marking batch by
+// batch would cost a write of the whole status per 50 instances, which at 1,000 instances costs
+// more than the calls; marking batches that then queue behind others would claim detaches that
+// were never sent (someone else's, after a crash).
+const detachGroupSize = 20
+
+// detachBatch is one DetachKeyPair call's instances and how often ECS refused it in this pass.
+type detachBatch struct {
+	instances []*instance
+	refusals  int
+}
+
 // detach takes the key pair off every observed instance that carries it, in batches of
-// ecs.MaxDetachIDs. Each batch is marked Detaching just before its own call (the same status
-// write records the previous batch's results), so that after a lost answer "not attached now"
-// plus "Detaching" proves this object detached it. A batch refused as a whole has its markers
-// withdrawn: nothing was detached, and someone else may detach those instances meanwhile.
+// ecs.MaxDetachIDs sent in groups. Each group is marked Detaching just before its calls leave
+// (the same status write records the previous group's results), so that after a lost answer
+// "not attached now" plus "Detaching" proves this object detached it. A batch ECS refuses as a
+// whole has its markers withdrawn and persisted before it is sent again within the pass's retry
+// budget: nothing was detached, and someone else may detach those instances meanwhile.
 func (run *run) detach(ctx context.Context, cloud ecs.Client) error {
 	key := run.obj.Spec.KeyPairName
 	targets := run.table.where(func(i *instance) bool {
 		return i.found && i.observed.KeyPairName == key && !i.observed.Windows && len(i.observed.LockReasons) == 0
 	})
-	if len(targets) == 0 {
-		return nil
+	var queue []detachBatch
+	for _, b := range chunks(targets, ecs.MaxDetachIDs) {
+		queue = append(queue, detachBatch{instances: b})
 	}
-	log := ctrl.LoggerFrom(ctx)
+	deadline := time.Now().Add(run.r.retry.budget)
 	var failed []string
-	var firstErr error
-	for _, batch := range chunks(targets, ecs.MaxDetachIDs) {
-		sentAt, err := run.markDetaching(ctx, batch)
+	var lastErr error
+	for len(queue) > 0 {
+		group := queue[:min(len(queue), detachGroupSize)]
+		queue = queue[len(group):]
+		answers, sentAt, err := run.sendDetachGroup(ctx, cloud, group)
 		if err != nil {
 			return err
 		}
-		res, err := cloud.DetachKeyPair(ctx, key, ids(batch))
-		if err != nil {
-			if refusedAsAWhole(err) {
-				run.withdrawDetaching(batch, fmt.Sprintf("ECS refused the detach request (%s); will try again", ecs.ErrorCode(err)))
+		var again []detachBatch
+		for k, b := range group {
+			res, err := answers[k].res, answers[k].err
+			if err != nil {
+				if refusedAsAWhole(err) {
+					run.withdrawDetaching(b.instances, fmt.Sprintf("ECS refused the detach request (%s); will try again", ecs.ErrorCode(err)))
+				}
+				if ecs.Classify(err) != ecs.ClassRetryable {
+					return err // about the object (credentials, key pair): no batch escapes it
+				}
+				if refusedAsAWhole(err) && b.refusals+1 < run.r.retry.attempts {
+					again = append(again, detachBatch{instances: b.instances, refusals: b.refusals + 1})
+					continue
+				}
+				lastErr = err
+				continue
 			}
-			// Other batches go on unless ECS throttles (it asks for fewer calls) or the error
-			// is about the object (credentials, key pair), which no other batch escapes.
-			if ecs.IsThrottling(err) || ecs.Classify(err) != ecs.ClassRetryable {
+			failed = append(failed, run.recordDetachBatch(ctx, b.instances, res, sentAt)...)
+		}
+		if len(again) > 0 {
+			if err := run.persist(ctx); err != nil {
 				return err
 			}
-			firstErr = cmp.Or(firstErr, err)
-			continue
-		}
-		detached := run.applyResults(res, func(i *instance, result ecs.InstanceResult) bool {
-			ok := run.recordDetachResult(i, result, res.RequestID, sentAt)
-			if !ok && i.condition(ecsv1alpha1.ConditionDetached).Status == metav1.ConditionFalse {
-				failed = append(failed, fmt.Sprintf("%s (%s)", i.id(), result.Code))
+			if !run.r.retry.sleep(ctx, again[0].refusals, deadline) {
+				return cmp.Or(lastErr, errors.New("ECS kept refusing detach requests; trying again later"))
 			}
-			return ok
-		})
-		log.Info("Detached key pair", "keyPair", key, "requested", len(batch), "detached", detached, "requestId", res.RequestID)
-		if detached > 0 {
-			run.event(eventNormal, "Detached", "Detach", "Detached %s from %d of %d instances (request %s)",
-				key, detached, len(batch), res.RequestID)
+			queue = append(again, queue...)
 		}
 	}
 	if len(failed) > 0 {
 		run.event(eventWarning, "DetachFailed", "Detach", "%s could not be detached from %d instances: %s",
 			key, len(failed), abbreviate(failed, 10))
 	}
-	return firstErr
+	return lastErr
+}
+
+type detachAnswer struct {
+	res ecs.BatchResult
+	err error
+}
+
+// sendDetachGroup takes the budget of every call of the group, marks the group, then sends the
+// calls at once, each on its own client (a client serialises its calls). An error means nothing
+// was marked or sent.
+func (run *run) sendDetachGroup(ctx context.Context, cloud ecs.Client, group []detachBatch) ([]detachAnswer, time.Time, error) {
+	clients := make([]ecs.Client, len(group))
+	clients[0] = cloud
+	for k := 1; k < len(group); k++ {
+		c, err := run.r.ECS.ForRegion(ctx, run.obj.Spec.RegionID, run.creds)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		clients[k] = c
+	}
+	var marked []*instance
+	for k, b := range group {
+		if err := clients[k].AwaitBudget(ctx); err != nil {
+			return nil, time.Time{}, err
+		}
+		marked = append(marked, b.instances...)
+	}
+	sentAt, err := run.markDetaching(ctx, marked)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	key := run.obj.Spec.KeyPairName
+	answers := make([]detachAnswer, len(group))
+	var wg sync.WaitGroup
+	for k, b := range group {
+		wg.Go(func() {
+			// Seen through even if the manager is stopping, as reboot requests are.
+			res, err := clients[k].DetachKeyPair(context.WithoutCancel(ctx), key, ids(b.instances))
+			answers[k] = detachAnswer{res: res, err: err}
+		})
+	}
+	wg.Wait()
+	return answers, sentAt, nil
+}
+
+// recordDetachBatch applies one batch's per-instance answers and returns the instances that
+// failed, for the event.
+func (run *run) recordDetachBatch(ctx context.Context, batch []*instance, res ecs.BatchResult, sentAt time.Time) []string {
+	key := run.obj.Spec.KeyPairName
+	var failed []string
+	detached := run.applyResults(res, func(i *instance, result ecs.InstanceResult) bool {
+		ok := run.recordDetachResult(i, result, res.RequestID, sentAt)
+		if !ok && i.condition(ecsv1alpha1.ConditionDetached).Status == metav1.ConditionFalse {
+			failed = append(failed, fmt.Sprintf("%s (%s)", i.id(), result.Code))
+		}
+		return ok
+	})
+	ctrl.LoggerFrom(ctx).Info("Detached key pair", "keyPair", key, "requested", len(batch), "detached", detached, "requestId", res.RequestID)
+	if detached > 0 {
+		run.event(eventNormal, "Detached", "Detach", "Detached %s from %d of %d instances (request %s)",
+			key, detached, len(batch), res.RequestID)
+	}
+	return failed
 }
 
 // refusedAsAWhole reports whether ECS (or the client, before sending) refused a call without
@@ -93,7 +178,7 @@ func refusedAsAWhole(err error) bool {
 	return ecs.NeverSent(err) || ecs.ErrorCode(err) != ""
 }
 
-// markDetaching persists the Detaching marker of one batch, stamped now, and returns the stamp.
+// markDetaching persists the Detaching markers of a group, stamped now, and returns the stamp.
 func (run *run) markDetaching(ctx context.Context, batch []*instance) (time.Time, error) {
 	now := run.r.now()
 	for _, i := range batch {

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,34 +11,46 @@ import (
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
 
-// TestDetachMarksOnlyTheBatchBeingSent: the Detaching marker is the proof that a call was
-// sent, so when ECS receives a batch, the stored status marks that batch and no other.
-func TestDetachMarksOnlyTheBatchBeingSent(t *testing.T) {
-	ids := make([]string, 120)
-	for n := range ids {
-		ids[n] = fmt.Sprintf("i-%03d", n)
+// TestDetachMarksOnlyTheGroupBeingSent: the Detaching marker is the proof that a call was
+// sent, so when ECS receives a call, the stored status marks the group of batches whose budget
+// was taken and whose calls leave at once, and no batch that still waits.
+func TestDetachMarksOnlyTheGroupBeingSent(t *testing.T) {
+	const n = (detachGroupSize + 1) * ecs.MaxDetachIDs
+	ids := make([]string, n)
+	for k := range ids {
+		ids[k] = fmt.Sprintf("i-%04d", k)
 	}
 	w := newWorld(ids)
 	obj := unitObject("a", ids, false)
 	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe}
 	clock := &unitClock{t: bootedAt.Add(time.Hour)}
 	r := unitReconciler(t, clock.now, cloud, obj)
-	var batches [][]string
-	cloud.DetachKeyPairFn = func(_ string, batch []string) (ecs.BatchResult, error) {
-		stored := latest(t, r.Client, obj)
-		var marked []string
-		for _, s := range stored.Status.Instances {
-			for _, c := range s.Conditions {
-				if c.Type == ecsv1alpha1.ConditionDetached && c.Reason == ecsv1alpha1.ReasonDetaching {
-					marked = append(marked, s.InstanceID)
-				}
+	groupOf := func(id string) int {
+		for k := range ids {
+			if ids[k] == id {
+				return k / (detachGroupSize * ecs.MaxDetachIDs)
 			}
 		}
-		if fmt.Sprint(marked) != fmt.Sprint(batch) {
-			t.Errorf("batch %d sent with %d instances marked Detaching, want exactly the %d of the batch",
-				len(batches)+1, len(marked), len(batch))
+		return -1
+	}
+	calls := 0
+	cloud.DetachKeyPairFn = func(_ string, batch []string) (ecs.BatchResult, error) {
+		calls++
+		group := groupOf(batch[0])
+		wantBudget := min(n/ecs.MaxDetachIDs, (group+1)*detachGroupSize)
+		if got := cloud.calls["AwaitBudget"]; got != wantBudget {
+			t.Errorf("call %d (group %d) sent after %d budget waits, want %d: every marked call's budget first", calls, group, got, wantBudget)
 		}
-		batches = append(batches, batch)
+		stored := latest(t, r.Client, obj)
+		for _, s := range stored.Status.Instances {
+			detaching := false
+			for _, c := range s.Conditions {
+				detaching = detaching || (c.Type == ecsv1alpha1.ConditionDetached && c.Reason == ecsv1alpha1.ReasonDetaching)
+			}
+			if detaching != (groupOf(s.InstanceID) == group) {
+				t.Fatalf("call %d of group %d: %s marked Detaching=%t; only the group being sent is marked", calls, group, s.InstanceID, detaching)
+			}
+		}
 		clock.t = clock.t.Add(time.Second)
 		return w.detachAll(batch), nil
 	}
@@ -46,19 +59,24 @@ func TestDetachMarksOnlyTheBatchBeingSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(batches) != 3 || len(batches[0]) != 50 || len(batches[2]) != 20 {
-		t.Fatalf("batches = %d, want 50+50+20", len(batches))
+	if calls != n/ecs.MaxDetachIDs {
+		t.Fatalf("%d calls, want %d", calls, n/ecs.MaxDetachIDs)
 	}
-	for n, id := range ids {
+	stamps := map[int]time.Time{}
+	for _, id := range ids {
 		s := instanceOf(t, got, id)
 		if reasonOf(t, got, id, ecsv1alpha1.ConditionDetached) != "True/Detached" || s.Detach == nil ||
 			s.Detach.Proof != ecsv1alpha1.DetachProofAnswer {
 			t.Fatalf("%s: %s proof %+v, want Detached with ECS's answer", id, reasonOf(t, got, id, ecsv1alpha1.ConditionDetached), s.Detach)
 		}
-		// Each batch's proof carries the time its own marker was written.
-		if want := bootedAt.Add(time.Hour + time.Duration(n/50)*time.Second); !s.Detach.At.Time.Equal(want) {
-			t.Errorf("%s: proof stamped %s, want %s (its batch's marker)", id, s.Detach.At.Time, want)
+		g := groupOf(id)
+		if at, ok := stamps[g]; ok && !at.Equal(s.Detach.At.Time) {
+			t.Errorf("%s: proof stamped %s, its group's marker %s", id, s.Detach.At.Time, at)
 		}
+		stamps[g] = s.Detach.At.Time
+	}
+	if !stamps[1].After(stamps[0]) {
+		t.Errorf("the second group's marker (%s) is not later than the first's (%s)", stamps[1], stamps[0])
 	}
 }
 
@@ -265,5 +283,39 @@ func TestUnknownCodeOfAWholeCallIsShownOnTheObject(t *testing.T) {
 	}
 	if d := reasonOf(t, got, "i-a", ecsv1alpha1.ConditionDetached); d != "Unknown/Pending" {
 		t.Errorf("instance %s; nothing was marked", d)
+	}
+}
+
+// TestRefusedDetachIsWithdrawnBeforeItIsSentAgain: within one pass, a batch ECS refuses is
+// sent again, but only after its markers were withdrawn in the stored status.
+func TestRefusedDetachIsWithdrawnBeforeItIsSentAgain(t *testing.T) {
+	w := newWorld([]string{"i-a"})
+	obj := unitObject("a", []string{"i-a"}, false)
+	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe}
+	var r *KeyPairDetachmentReconciler
+	var versions []int
+	cloud.DetachKeyPairFn = func(_ string, ids []string) (ecs.BatchResult, error) {
+		stored := latest(t, r.Client, obj)
+		v, _ := strconv.Atoi(stored.ResourceVersion)
+		versions = append(versions, v)
+		if got := reasonOf(t, stored, "i-a", ecsv1alpha1.ConditionDetached); got != "Unknown/Detaching" {
+			t.Errorf("call %d sent with the stored condition %s", len(versions), got)
+		}
+		if len(versions) == 1 {
+			return ecs.BatchResult{}, errServerFault
+		}
+		return w.detachAll(ids), nil
+	}
+	r = unitReconciler(t, (&unitClock{t: bootedAt}).now, cloud, obj)
+	r.retry = retryPolicy{attempts: 3, baseDelay: time.Millisecond, maxDelay: time.Millisecond, budget: time.Minute}
+	got, _, err := unitPass(t, r, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(versions) != 2 || versions[1]-versions[0] < 2 {
+		t.Fatalf("resource versions at the calls %v: want the withdrawal and a new marker written between them", versions)
+	}
+	if d := reasonOf(t, got, "i-a", ecsv1alpha1.ConditionDetached); d != "True/Detached" {
+		t.Errorf("Detached = %s", d)
 	}
 }

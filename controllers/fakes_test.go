@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +29,8 @@ type fakeECS struct {
 	RebootInstancesFn   func(ids []string, forceStop bool) (ecs.BatchResult, error)
 	AwaitBudgetFn       func() error
 	calls               map[string]int
+	// mu serialises the calls: a pass sends a group of detaches at once.
+	mu sync.Mutex
 }
 
 func (f *fakeECS) count(action string) {
@@ -38,6 +41,8 @@ func (f *fakeECS) count(action string) {
 }
 
 func (f *fakeECS) DescribeInstances(_ context.Context, ids []string) ([]ecs.Instance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.count("DescribeInstances")
 	if f.DescribeInstancesFn == nil {
 		f.t.Fatalf("unexpected DescribeInstances(%v)", ids)
@@ -46,6 +51,8 @@ func (f *fakeECS) DescribeInstances(_ context.Context, ids []string) ([]ecs.Inst
 }
 
 func (f *fakeECS) KeyPairExists(_ context.Context, name string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.count("DescribeKeyPairs")
 	if f.KeyPairExistsFn == nil {
 		return true, nil
@@ -54,6 +61,8 @@ func (f *fakeECS) KeyPairExists(_ context.Context, name string) (bool, error) {
 }
 
 func (f *fakeECS) DetachKeyPair(_ context.Context, key string, ids []string) (ecs.BatchResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.count("DetachKeyPair")
 	if f.DetachKeyPairFn == nil {
 		f.t.Fatalf("unexpected DetachKeyPair(%v)", ids)
@@ -62,6 +71,8 @@ func (f *fakeECS) DetachKeyPair(_ context.Context, key string, ids []string) (ec
 }
 
 func (f *fakeECS) RebootInstances(_ context.Context, ids []string, forceStop bool) (ecs.BatchResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.count("RebootInstances")
 	if f.RebootInstancesFn == nil {
 		f.t.Fatalf("unexpected RebootInstances(%v)", ids)
@@ -70,6 +81,8 @@ func (f *fakeECS) RebootInstances(_ context.Context, ids []string, forceStop boo
 }
 
 func (f *fakeECS) AwaitBudget(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.count("AwaitBudget")
 	if f.AwaitBudgetFn == nil {
 		return nil

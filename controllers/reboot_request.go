@@ -102,7 +102,10 @@ func (run *run) sendReboots(ctx context.Context, cloud ecs.Client, start []*inst
 		if err := run.persist(ctx); err != nil {
 			return ecs.BatchResult{}, nil, err
 		}
-		res, err := cloud.RebootInstances(ctx, ids(start), run.obj.Spec.Reboot.ForceStop)
+		// Once marked, the request is seen through even if the manager is stopping (the
+		// client's call timeout still bounds it): an answer cut off by the stop would leave
+		// the markers of a request that may or may not have reached ECS.
+		res, err := cloud.RebootInstances(context.WithoutCancel(ctx), ids(start), run.obj.Spec.Reboot.ForceStop)
 		run.r.poller.changed(run.scope, ids(start))
 		switch {
 		case err == nil:

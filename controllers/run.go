@@ -36,6 +36,8 @@ type run struct {
 	gone bool
 	// scope is the (identity, region) whose ECS budget and rollout polls this object shares.
 	scope string
+	// creds are the object's credentials (nil: the manager's identity), for further clients.
+	creds *ecs.Credentials
 	// backedOff: the pass ended on a cloud error and its requeue grew the object's backoff.
 	backedOff bool
 }
@@ -81,6 +83,7 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	}
 	cloud = withRetries(cloud, run.r.retry)
 	run.scope = scopeOf(run.obj.Spec.RegionID, creds)
+	run.creds = creds
 	if err := run.loadPeers(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
