@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -47,12 +48,15 @@ func (s *limiterSet) get(identity, region string) *adaptiveLimiter {
 }
 
 // AIMD parameters. ECS's guidance after throttling is to probe the same API at about 1 QPS, so
-// the rate never drops below that; it climbs back by a fortieth of the configured rate per
-// successful call, reaching it again after a few dozen calls without throttling.
+// the rate never drops below that. As TCP does once per round trip, the rate is halved at most
+// once per decreaseInterval: a burst of throttled answers to calls sent at the same rate is one
+// signal, not many, and halving per answer would collapse the rate under throttling that is
+// partly random. Each call that passes adds a tenth of the configured rate back.
 const (
 	minAdaptiveQPS      = 1
 	decreaseFactor      = 0.5
-	increaseShareOfRate = 1.0 / 40
+	decreaseInterval    = time.Second
+	increaseShareOfRate = 1.0 / 10
 )
 
 // adaptiveLimiter is one shared budget whose rate adapts to ECS (additive increase,
@@ -63,22 +67,30 @@ type adaptiveLimiter struct {
 	*rate.Limiter
 	ceiling rate.Limit
 	region  string
-	mu      sync.Mutex
+	now     func() time.Time
+
+	mu           sync.Mutex
+	lastDecrease time.Time
 }
 
 func newAdaptiveLimiter(limit rate.Limit, burst int, region string) *adaptiveLimiter {
-	a := &adaptiveLimiter{Limiter: rate.NewLimiter(limit, burst), ceiling: limit, region: region}
+	a := &adaptiveLimiter{Limiter: rate.NewLimiter(limit, burst), ceiling: limit, region: region, now: time.Now}
 	a.publish()
 	return a
 }
 
-// throttled halves the rate after ECS answered with throttling.
+// throttled halves the rate after ECS answered with throttling, once per decreaseInterval.
 func (a *adaptiveLimiter) throttled() {
 	if a.ceiling == rate.Inf {
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := a.now()
+	if !a.lastDecrease.IsZero() && now.Sub(a.lastDecrease) < decreaseInterval {
+		return
+	}
+	a.lastDecrease = now
 	a.SetLimit(max(a.Limit()*decreaseFactor, min(minAdaptiveQPS, a.ceiling)))
 	a.publish()
 }

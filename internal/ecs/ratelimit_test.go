@@ -72,18 +72,24 @@ func TestRateLimitSharedAcrossClients(t *testing.T) {
 	}
 }
 
-// TestAdaptiveLimiter: throttling halves the shared rate down to ECS's 1 QPS probing rate,
-// calls that pass raise it back step by step, never above --ecs-qps; no limit stays no limit.
+// TestAdaptiveLimiter: throttling halves the shared rate, at most once a second, down to ECS's
+// 1 QPS probing rate; calls that pass raise it back step by step, never above --ecs-qps; no
+// limit stays no limit.
 func TestAdaptiveLimiter(t *testing.T) {
+	clock := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	a := newAdaptiveLimiter(10, 20, "cn-hangzhou")
+	a.now = func() time.Time { return clock }
 	steps := []struct {
+		after     time.Duration
 		throttled bool
 		want      rate.Limit
 	}{
-		{true, 5}, {true, 2.5}, {true, 1.25}, {true, 1}, {true, 1},
-		{false, 1.25}, {false, 1.5},
+		{0, true, 5}, {100 * time.Millisecond, true, 5}, {time.Second, true, 2.5},
+		{time.Second, true, 1.25}, {time.Second, true, 1}, {time.Second, true, 1},
+		{0, false, 2}, {0, false, 3},
 	}
 	for n, s := range steps {
+		clock = clock.Add(s.after)
 		if s.throttled {
 			a.throttled()
 		} else {
