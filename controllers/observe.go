@@ -81,17 +81,36 @@ func (run *run) observationLost(targets []*instance) bool {
 // observeRollout is the observation of a reboot poll: only the instances the reboot phase will
 // look at (in flight, and the next candidates) that this pass has not observed yet.
 // The observation is shared with other objects of the same identity and region
-// (rollout_poller.go); an object with nothing to watch leaves the poller.
+// (rollout_poller.go), and what this pass observed itself is shared with them too; an object
+// with nothing to watch leaves the poller.
 func (run *run) observeRollout(ctx context.Context, cloud ecs.Client) error {
-	var unobserved []*instance
-	for _, i := range run.rolloutWatchList() {
-		if i.observed == nil {
-			unobserved = append(unobserved, i)
+	watch := run.rolloutWatchList()
+	// Every candidate is tracked, not only the next ones: the full pass observed them all, and
+	// that observation stands for them until this process asks ECS to change them.
+	tracked := ids(watch)
+	inWatch := make(map[string]bool, len(watch))
+	for _, i := range watch {
+		inWatch[i.id()] = true
+	}
+	if run.mayStartReboots() {
+		for _, i := range run.table.where(rebootDue) {
+			if !inWatch[i.id()] {
+				tracked = append(tracked, i.id())
+			}
 		}
 	}
-	got, err := run.r.poller.observe(ctx, cloud, run.scope, run.key(), ids(unobserved))
-	for _, i := range unobserved {
-		if o, ok := got[i.id()]; ok {
+	inFlight := make(map[string]bool, len(watch))
+	known := map[string]polled{}
+	for _, id := range tracked {
+		i := run.table.byID[id]
+		inFlight[id] = rebootInFlight(i.reason(ecsv1alpha1.ConditionRebooted))
+		if i.observed != nil {
+			known[id] = polled{instance: *i.observed, found: i.found, startedAt: run.now}
+		}
+	}
+	got, err := run.r.poller.observe(ctx, cloud, run.scope, run.key(), ids(watch), tracked, inFlight, known)
+	for _, i := range watch {
+		if o, ok := got[i.id()]; ok && i.observed == nil {
 			i.observed, i.found = &o.instance, o.found
 		}
 	}

@@ -32,11 +32,18 @@ type rolloutPoller struct {
 // run at the same moment share one call instead of each making its own.
 type pollScope struct {
 	mu       sync.Mutex
-	watching map[types.NamespacedName][]string
+	watching map[types.NamespacedName]watchSet
 	seen     map[string]polled
 	// changedAt is when this process last asked ECS to change an instance: an observation that
 	// started before that says nothing about the change.
 	changedAt map[string]time.Time
+}
+
+// watchSet is what one object watches: instances in flight need an observation younger than
+// fresh; the others (candidates for the next reboots) only one made since the last change.
+type watchSet struct {
+	ids      []string
+	inFlight map[string]bool
 }
 
 type polled struct {
@@ -55,7 +62,7 @@ func (p *rolloutPoller) scope(key string) *pollScope {
 	defer p.mu.Unlock()
 	s := p.scopes[key]
 	if s == nil {
-		s = &pollScope{watching: map[types.NamespacedName][]string{}, seen: map[string]polled{}, changedAt: map[string]time.Time{}}
+		s = &pollScope{watching: map[types.NamespacedName]watchSet{}, seen: map[string]polled{}, changedAt: map[string]time.Time{}}
 		p.scopes[key] = s
 	}
 	return s
@@ -90,26 +97,32 @@ func (p *rolloutPoller) forget(owner types.NamespacedName) {
 	}
 }
 
-// observe returns owner's observation of ids, reusing another pass's observation when it is
-// fresh and newer than the last change this process asked for, and otherwise describing ids
-// with the spare room of each page given to other objects' instances. owner watches exactly
-// ids from now on.
+// observe returns owner's observation of ids (a part of tracked, what owner watches from now
+// on). It first records known (what owner's pass observed itself), then reuses what is usable:
+// an observation newer than the last change this process asked for, and for instances in
+// flight also younger than fresh. The rest is described, with the spare room of the last page
+// given to other objects' instances that lack a usable observation, those in flight first.
 func (p *rolloutPoller) observe(ctx context.Context, cloud ecs.Client, key string, owner types.NamespacedName,
-	ids []string) (map[string]polled, error) {
+	ids, tracked []string, inFlight map[string]bool, known map[string]polled) (map[string]polled, error) {
 	s := p.scope(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(ids) == 0 {
+	if len(tracked) == 0 {
 		delete(s.watching, owner)
 		s.prune()
 		return nil, nil
 	}
-	s.watching[owner] = slices.Clone(ids)
+	s.watching[owner] = watchSet{ids: slices.Clone(tracked), inFlight: inFlight}
+	for id, o := range known {
+		if before, ok := s.seen[id]; !ok || o.startedAt.After(before.startedAt) {
+			s.seen[id] = o
+		}
+	}
 	now := p.now()
 	out := make(map[string]polled, len(ids))
 	var missing []string
 	for _, id := range ids {
-		if o, ok := s.seen[id]; ok && now.Sub(o.startedAt) < p.fresh && o.startedAt.After(s.changedAt[id]) {
+		if o, ok := s.usable(id, inFlight[id], now, p.fresh); ok {
 			out[id] = o
 			continue
 		}
@@ -118,7 +131,7 @@ func (p *rolloutPoller) observe(ctx context.Context, cloud ecs.Client, key strin
 	if len(missing) == 0 {
 		return out, nil
 	}
-	pages := fillPages(missing, s.othersWatching(owner, missing), ecs.MaxDescribeIDs)
+	pages := fillPages(missing, s.othersLacking(owner, missing, now, p.fresh), ecs.MaxDescribeIDs)
 	woken, err := s.describe(ctx, cloud, pages, owner, p.now)
 	// What was described just now is newer than any change: changes take s.mu too.
 	for _, id := range missing {
@@ -132,6 +145,15 @@ func (p *rolloutPoller) observe(ctx context.Context, cloud ecs.Client, key strin
 		}
 	}
 	return out, err
+}
+
+// usable returns the observation of id if it may stand for a new one.
+func (s *pollScope) usable(id string, inFlight bool, now time.Time, fresh time.Duration) (polled, bool) {
+	o, ok := s.seen[id]
+	if !ok || !o.startedAt.After(s.changedAt[id]) || (inFlight && now.Sub(o.startedAt) >= fresh) {
+		return polled{}, false
+	}
+	return o, true
 }
 
 // describe observes the pages into seen and returns the other owners whose instances changed.
@@ -173,31 +195,40 @@ func (o polled) differs(other polled) bool {
 		!o.instance.StartTime.Equal(other.instance.StartTime)
 }
 
-// othersWatching lists the instances other objects watch that are not in own, each once.
-func (s *pollScope) othersWatching(owner types.NamespacedName, own []string) []string {
+// othersLacking lists the instances other objects watch that have no usable observation and
+// are not in own, each once, those in flight first.
+func (s *pollScope) othersLacking(owner types.NamespacedName, own []string, now time.Time, fresh time.Duration) []string {
 	skip := make(map[string]bool, len(own))
 	for _, id := range own {
 		skip[id] = true
 	}
-	var out []string
-	for o, ids := range s.watching {
+	var flying, waiting []string
+	for o, w := range s.watching {
 		if o == owner {
 			continue
 		}
-		for _, id := range ids {
-			if !skip[id] {
-				skip[id] = true
-				out = append(out, id)
+		for _, id := range w.ids {
+			if skip[id] {
+				continue
+			}
+			skip[id] = true
+			if _, ok := s.usable(id, w.inFlight[id], now, fresh); ok {
+				continue
+			}
+			if w.inFlight[id] {
+				flying = append(flying, id)
+			} else {
+				waiting = append(waiting, id)
 			}
 		}
 	}
-	return out
+	return append(flying, waiting...)
 }
 
 func (s *pollScope) ownersOf(id string, except types.NamespacedName) []types.NamespacedName {
 	var out []types.NamespacedName
-	for o, ids := range s.watching {
-		if o != except && slices.Contains(ids, id) {
+	for o, w := range s.watching {
+		if o != except && slices.Contains(w.ids, id) {
 			out = append(out, o)
 		}
 	}
@@ -208,8 +239,8 @@ func (s *pollScope) ownersOf(id string, except types.NamespacedName) []types.Nam
 // flight, not every instance ever rebooted.
 func (s *pollScope) prune() {
 	watched := map[string]bool{}
-	for _, ids := range s.watching {
-		for _, id := range ids {
+	for _, w := range s.watching {
+		for _, id := range w.ids {
 			watched[id] = true
 		}
 	}

@@ -30,7 +30,7 @@ func TestRolloutPollerSharesObservations(t *testing.T) {
 	ctx := context.Background()
 	observe := func(owner types.NamespacedName, ids []string) map[string]polled {
 		t.Helper()
-		got, err := p.observe(ctx, cloud, "cn-hangzhou/manager", owner, ids)
+		got, err := p.observe(ctx, cloud, "cn-hangzhou/manager", owner, ids, ids, allInFlight(ids), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,11 +44,17 @@ func TestRolloutPollerSharesObservations(t *testing.T) {
 
 	observe(a, idsA)
 	observe(b, idsB)
-	if len(pages) != 2 || !slices.Equal(pages[1], []string{"b1", "b2", "a1", "a2", "a3"}) {
-		t.Fatalf("pages %v: b's page must carry a's instances too", pages)
+	if len(pages) != 2 || !slices.Equal(pages[1], []string{"b1", "b2"}) {
+		t.Fatalf("pages %v: a's fresh observations need no refresh", pages)
+	}
+	clock.t = clock.t.Add(2 * time.Second) // a's observations are stale now
+	w.status["b1"] = ecs.StatusStopping
+	observe(b, idsB)
+	if len(pages) != 3 || !slices.Equal(pages[2], []string{"b1", "b2", "a1", "a2", "a3"}) {
+		t.Fatalf("pages %v: b's page must carry a's stale instances too", pages)
 	}
 	observe(a, idsA)
-	if len(pages) != 2 {
+	if len(pages) != 3 {
 		t.Fatalf("a fresh shared observation was not reused: %d calls", len(pages))
 	}
 
@@ -57,12 +63,13 @@ func TestRolloutPollerSharesObservations(t *testing.T) {
 	if got := observe(a, idsA); got["a1"].instance.Status != ecs.StatusStopping {
 		t.Errorf("a1 read %s from before the reboot request", got["a1"].instance.Status)
 	}
-	if len(pages) != 3 {
+	if len(pages) != 4 {
 		t.Fatalf("%d calls: an observation older than the request must not be used", len(pages))
 	}
 
 	clock.t = clock.t.Add(2 * time.Second) // both stale
 	w.status["a2"] = ecs.StatusStopping
+	woken = nil
 	observe(b, idsB)
 	if !slices.Equal(woken, []types.NamespacedName{a}) {
 		t.Errorf("woken %v; a's instance a2 changed in b's observation", woken)
@@ -71,7 +78,7 @@ func TestRolloutPollerSharesObservations(t *testing.T) {
 		t.Errorf("a reads a2 %s from b's observation", got["a2"].instance.Status)
 	}
 
-	if _, err := p.observe(ctx, cloud, "cn-beijing/manager", a, []string{"a1"}); err != nil {
+	if _, err := p.observe(ctx, cloud, "cn-beijing/manager", a, []string{"a1"}, []string{"a1"}, allInFlight([]string{"a1"}), nil); err != nil {
 		t.Fatal(err)
 	}
 	if last := pages[len(pages)-1]; !slices.Equal(last, []string{"a1"}) {
@@ -105,5 +112,46 @@ func TestFillPagesNeverAddsACall(t *testing.T) {
 			t.Errorf("own %d others %d: %d pages, last of %d; want %d, %d",
 				tc.own, tc.others, len(pages), len(pages[len(pages)-1]), tc.wantPages, tc.wantLast)
 		}
+	}
+}
+
+func allInFlight(ids []string) map[string]bool {
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out
+}
+
+// TestRolloutPollerReusesWhatPassesObserved: a candidate for the next reboots may use any
+// observation made since the last change, including one a pass made itself; an instance in
+// flight needs a fresh one.
+func TestRolloutPollerReusesWhatPassesObserved(t *testing.T) {
+	clock := &unitClock{t: bootedAt}
+	w := newWorld([]string{"f1", "d1"})
+	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe}
+	p := newRolloutPoller(time.Second, clock.now, nil)
+	a := types.NamespacedName{Namespace: "ns", Name: "a"}
+	ids := []string{"f1", "d1"}
+	inFlight := map[string]bool{"f1": true}
+	known := map[string]polled{
+		"f1": {instance: ecs.Instance{ID: "f1", Status: ecs.StatusRunning}, found: true, startedAt: clock.t},
+		"d1": {instance: ecs.Instance{ID: "d1", Status: ecs.StatusRunning}, found: true, startedAt: clock.t},
+	}
+	clock.t = clock.t.Add(time.Millisecond)
+	if _, err := p.observe(context.Background(), cloud, "k", a, ids, ids, inFlight, known); err != nil {
+		t.Fatal(err)
+	}
+	if n := cloud.calls["DescribeInstances"]; n != 0 {
+		t.Fatalf("%d calls: what the pass observed itself was not used", n)
+	}
+	clock.t = clock.t.Add(time.Hour)
+	var pages [][]string
+	cloud.DescribeInstancesFn = func(ids []string) ([]ecs.Instance, error) { pages = append(pages, ids); return w.describe(ids) }
+	if _, err := p.observe(context.Background(), cloud, "k", a, ids, ids, inFlight, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != 1 || !slices.Equal(pages[0], []string{"f1"}) {
+		t.Errorf("pages %v: only the instance in flight needs a fresh observation", pages)
 	}
 }
