@@ -57,6 +57,9 @@ type KeyPairDetachmentReconciler struct {
 	// observation, so that reboot polls observe only the instances in flight. Lost on restart,
 	// which only costs one extra observation.
 	fullPasses sync.Map // types.UID → fullPass
+	// uids maps names to the UIDs they stand for, to release per-object memory once an object
+	// is gone (forget.go).
+	uids sync.Map // types.NamespacedName → types.UID
 	// ledger arbitrates reboots between objects that name the same instance.
 	ledger rebootLedger
 	// retry bounds the in-pass retries of refused ECS calls.
@@ -88,12 +91,11 @@ func (r *KeyPairDetachmentReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	obj := &ecsv1alpha1.KeyPairDetachment{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			// Gone: detachment has no undo; only this process's memory of it is released.
-			r.ledger.forget(req.String())
-			r.poller.forget(req.NamespacedName)
+			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	r.remember(req.NamespacedName, obj.UID)
 	run := newRun(r, obj)
 	result, err := run.phases(ctx)
 	if errors.Is(err, errConflict) {
@@ -104,8 +106,7 @@ func (r *KeyPairDetachmentReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		r.backoff.reset(obj.UID)
 	}
 	if run.gone {
-		r.poller.forget(req.NamespacedName)
-		r.backoff.reset(obj.UID)
+		r.forget(req.NamespacedName)
 		return result, err
 	}
 	if werr := run.persist(ctx); werr != nil {
