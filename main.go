@@ -35,6 +35,7 @@ type options struct {
 	leaderElectionNamespace string
 	metricsAddr             string
 	probeAddr               string
+	managerIdentityNS       string
 }
 
 func parseFlags() (options, zap.Options) {
@@ -51,6 +52,9 @@ func parseFlags() (options, zap.Options) {
 		"Namespace of the leader-election Lease; empty means the Pod's own namespace (required outside a cluster).")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
+	flag.StringVar(&o.managerIdentityNS, "manager-identity-namespaces", "",
+		"Comma-separated namespaces whose objects may leave out spec.credentialsSecretRef and act with the manager's "+
+			"own cloud identity. Empty: only the namespace the manager runs in (POD_NAMESPACE).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

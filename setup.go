@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -15,9 +16,15 @@ func setupReconcilers(mgr ctrl.Manager, o options) error {
 	if err != nil {
 		return fmt.Errorf("--ecs-endpoint: %w", err)
 	}
-	ctrl.Log.WithName("setup").Info("ECS client ready", "identity", factory.Identity())
+	identityNamespaces, err := managerIdentityNamespaces(o.managerIdentityNS, os.Getenv)
+	if err != nil {
+		return fmt.Errorf("--manager-identity-namespaces: %w", err)
+	}
+	ctrl.Log.WithName("setup").Info("ECS client ready", "identity", factory.Identity(),
+		"managerIdentityNamespaces", identityNamespaces)
 	return controllers.NewKeyPairDetachmentReconciler(mgr, factory, controllers.Options{
-		ResyncPeriod:            o.resyncPeriod,
-		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+		ResyncPeriod:              o.resyncPeriod,
+		MaxConcurrentReconciles:   o.maxConcurrentReconciles,
+		ManagerIdentityNamespaces: identityNamespaces,
 	}).SetupWithManager(mgr)
 }

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +27,9 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// Now is the clock; nil means time.Now. Tests run it ahead and behind ECS's.
 	Now func() time.Time
+	// ManagerIdentityNamespaces are the namespaces whose objects may leave out
+	// spec.credentialsSecretRef and act with the manager's own cloud identity. Empty: none.
+	ManagerIdentityNamespaces []string
 	// WrapClient lets tests see (or interfere with) every API server call.
 	WrapClient func(client.Client) client.Client
 }
@@ -56,16 +60,17 @@ func newReconciler(c client.Client, apiReader client.Reader, recorder events.Eve
 		o.MaxConcurrentReconciles = 1
 	}
 	r := &KeyPairDetachmentReconciler{
-		Client:                  c,
-		APIReader:               apiReader,
-		Recorder:                recorder,
-		ECS:                     factory,
-		ResyncPeriod:            o.ResyncPeriod,
-		RebootPollInterval:      o.RebootPollInterval,
-		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
-		Now:                     o.Now,
-		retry:                   defaultRetryPolicy,
-		wakeups:                 make(chan event.TypedGenericEvent[*ecsv1alpha1.KeyPairDetachment], wakeupBuffer),
+		Client:                    c,
+		APIReader:                 apiReader,
+		Recorder:                  recorder,
+		ECS:                       factory,
+		ResyncPeriod:              o.ResyncPeriod,
+		RebootPollInterval:        o.RebootPollInterval,
+		MaxConcurrentReconciles:   o.MaxConcurrentReconciles,
+		Now:                       o.Now,
+		managerIdentityNamespaces: slices.Clone(o.ManagerIdentityNamespaces),
+		retry:                     defaultRetryPolicy,
+		wakeups:                   make(chan event.TypedGenericEvent[*ecsv1alpha1.KeyPairDetachment], wakeupBuffer),
 	}
 	r.poller = newRolloutPoller(o.RebootPollInterval/2, r.now, r.wake)
 	return r

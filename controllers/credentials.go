@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -42,7 +43,9 @@ func (r *KeyPairDetachmentReconciler) credentials(
 		}
 		return nil, nil, fmt.Errorf("reading Secret %s: %w", name, err)
 	}
-	value := func(key string) string { return string(secret.Data[key]) }
+	// Surrounding whitespace is never part of an AccessKey, but `kubectl create secret
+	// --from-file` keeps the file's trailing newline, and ECS then rejects a correct key.
+	value := func(key string) string { return strings.TrimSpace(string(secret.Data[key])) }
 	for _, key := range []string{SecretKeyAccessKeyID, SecretKeyAccessKeySecret} {
 		if value(key) == "" {
 			return nil, &objectProblem{Reason: ecsv1alpha1.ReasonCredentialsError,

@@ -142,7 +142,8 @@ func unitReconciler(t *testing.T, now func() time.Time, cloud *fakeECS, objs ...
 		b = b.WithObjects(o).WithStatusSubresource(o)
 	}
 	r := newReconciler(b.Build(), nil, events.NewFakeRecorder(1000), fakeFactory{cloud},
-		Options{Now: now, ResyncPeriod: time.Hour, RebootPollInterval: time.Second})
+		Options{Now: now, ResyncPeriod: time.Hour, RebootPollInterval: time.Second,
+			ManagerIdentityNamespaces: []string{"ns"}})
 	// One call per failure point: the in-pass retries have their own table (cloud_retry_test.go).
 	r.retry = retryPolicy{attempts: 1}
 	return r

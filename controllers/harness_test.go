@@ -83,12 +83,14 @@ func startEmulator(fleet ecsemu.Fleet) (*ecsemu.Emulator, string) {
 
 // managerOptions shape one test manager.
 type managerOptions struct {
-	endpoint    string
-	namespace   string
-	callTimeout time.Duration
-	clock       *testClock
-	tweak       func(*Options)
-	wrapClient  func(client.Client) client.Client
+	endpoint  string
+	namespace string
+	// otherNamespaces are watched too, but may not use the manager's identity.
+	otherNamespaces []string
+	callTimeout     time.Duration
+	clock           *testClock
+	tweak           func(*Options)
+	wrapClient      func(client.Client) client.Client
 }
 
 // startManager runs a real manager with the reconciler, restricted to one namespace so that
@@ -98,7 +100,7 @@ func startManager(o managerOptions) (stop func()) {
 		Scheme:                 scheme.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{o.namespace: {}}},
+		Cache:                  cache.Options{DefaultNamespaces: watched(o)},
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
@@ -118,6 +120,9 @@ func startManager(o managerOptions) (stop func()) {
 		MaxConcurrentReconciles: 2,
 		Now:                     o.clock.now,
 		WrapClient:              o.wrapClient,
+		// As main's default does for its own namespace: the story's objects may use the
+		// manager's identity, others may not.
+		ManagerIdentityNamespaces: []string{o.namespace},
 	}
 	if o.tweak != nil {
 		o.tweak(&opts)
@@ -141,6 +146,14 @@ func startManager(o managerOptions) (stop func()) {
 	}
 	DeferCleanup(stop)
 	return stop
+}
+
+func watched(o managerOptions) map[string]cache.Config {
+	out := map[string]cache.Config{o.namespace: {}}
+	for _, ns := range o.otherNamespaces {
+		out[ns] = cache.Config{}
+	}
+	return out
 }
 
 // testClock is a manager's clock, offset from the real one: specs move it to outlast

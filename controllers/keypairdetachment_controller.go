@@ -60,6 +60,8 @@ type KeyPairDetachmentReconciler struct {
 	// uids maps names to the UIDs they stand for, to release per-object memory once an object
 	// is gone (forget.go).
 	uids sync.Map // types.NamespacedName → types.UID
+	// managerIdentityNamespaces are the namespaces whose objects may act without a Secret.
+	managerIdentityNamespaces []string
 	// ledger arbitrates reboots between objects that name the same instance.
 	ledger rebootLedger
 	// retry bounds the in-pass retries of refused ECS calls.

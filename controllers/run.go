@@ -74,6 +74,12 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	if creds == nil && problem == nil && !run.r.managerIdentityAllowed(run.obj.Namespace) {
+		if run.obj.DeletionTimestamp != nil {
+			return run.finishDeletion(ctx) // nothing of the manager's identity may settle it
+		}
+		return run.managerIdentityNotAllowed(ctx)
+	}
 	if problem != nil {
 		return run.credentialsProblem(ctx, problem.Message)
 	}

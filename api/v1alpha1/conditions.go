@@ -74,6 +74,9 @@ const (
 	ReasonPartiallyFailed = "PartiallyFailed"
 	// ReasonCredentialsError (Ready=False): the Secret is missing or ECS rejects the credentials.
 	ReasonCredentialsError = "CredentialsError"
+	// ReasonManagerIdentityNotAllowed (Ready=False): the object has no credentialsSecretRef and
+	// its namespace may not use the manager's own cloud identity (--manager-identity-namespaces).
+	ReasonManagerIdentityNotAllowed = "ManagerIdentityNotAllowed"
 	// ReasonKeyPairNotFound (Ready=False): the key pair does not exist in the region.
 	ReasonKeyPairNotFound = "KeyPairNotFound"
 	// ReasonSuspended (Ready=False): spec.suspend is set.

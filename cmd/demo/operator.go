@@ -72,6 +72,8 @@ func startOperator(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 	r := controllers.NewKeyPairDetachmentReconciler(mgr, factory, controllers.Options{
 		RebootPollInterval:      o.pollInterval,
 		MaxConcurrentReconciles: 4,
+		// The demo's objects act with the emulator account it gives the manager.
+		ManagerIdentityNamespaces: []string{demoNamespace},
 	})
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up the reconciler: %w", err)

@@ -26,12 +26,14 @@ type managerProc struct {
 	endedPeakKiB int
 }
 
-func startManager(b *testing.B, bin, kubeconfig, ecsURL, logPath string) *managerProc {
+// The manager runs as if deployed in namespace, whose objects may use its identity.
+func startManager(b *testing.B, bin, kubeconfig, ecsURL, namespace, logPath string) *managerProc {
 	b.Helper()
 	m := &managerProc{
 		bin: bin,
 		args: []string{"--kubeconfig", kubeconfig, "--ecs-endpoint", ecsURL,
-			"--metrics-bind-address", "0", "--health-probe-bind-address", "0"},
+			"--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+			"--manager-identity-namespaces", namespace},
 		logPath: logPath,
 	}
 	m.start(b)

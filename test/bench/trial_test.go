@@ -32,8 +32,8 @@ func startTrial(b *testing.B, cp controlPlane, bin string, fleet ecsemu.Fleet, f
 	emu, url, stopEmu := startEmulator(b, fleet, faults)
 	t := &trial{b: b, cp: cp, emu: emu, stopEmu: stopEmu}
 	b.Cleanup(t.close)
-	t.mgr = startManager(b, bin, cp.kubeconfig, url, filepath.Join(b.TempDir(), "manager.log"))
 	t.ns = newNamespace(b, cp.client)
+	t.mgr = startManager(b, bin, cp.kubeconfig, url, t.ns, filepath.Join(b.TempDir(), "manager.log"))
 	return t
 }
 

@@ -1,0 +1,115 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// credentialsCapturingFactory records the credentials each client was built with.
+type credentialsCapturingFactory struct {
+	cloud *fakeECS
+	got   []*ecs.Credentials
+}
+
+func (f *credentialsCapturingFactory) ForRegion(_ context.Context, _ string, c *ecs.Credentials) (ecs.Client, error) {
+	f.got = append(f.got, c)
+	return f.cloud, nil
+}
+
+// TestManagerIdentityIsGrantedPerNamespace: the decision of design.md §2, where it is made. The
+// reconciler grants the manager's identity to namespace "ns" only.
+func TestManagerIdentityIsGrantedPerNamespace(t *testing.T) {
+	secretIn := func(ns string, data map[string]string) *corev1.Secret {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: ns}, Data: map[string][]byte{}}
+		for k, v := range data {
+			s.Data[k] = []byte(v)
+		}
+		return s
+	}
+	fromFile := map[string]string{SecretKeyAccessKeyID: "AKID\n", SecretKeyAccessKeySecret: "  s3cret \r\n"}
+	cases := []struct {
+		name       string
+		namespace  string
+		withSecret bool
+		// wantCalls: did ECS hear from this object at all?
+		wantCalls     bool
+		wantReason    string
+		wantTerminal  bool
+		wantStalled   metav1.ConditionStatus
+		wantOwnCreds  *ecs.Credentials
+		secretContent map[string]string
+	}{
+		{name: "granted namespace, no Secret: the manager's identity", namespace: "ns",
+			wantCalls: true, wantReason: ecsv1alpha1.ReasonReady, wantStalled: metav1.ConditionFalse},
+		{name: "other namespace, no Secret: refused before any ECS call", namespace: "team-a",
+			wantReason: ecsv1alpha1.ReasonManagerIdentityNotAllowed, wantTerminal: true, wantStalled: metav1.ConditionTrue},
+		{name: "other namespace with its own Secret, values trimmed as --from-file leaves them", namespace: "team-a",
+			withSecret: true, secretContent: fromFile, wantCalls: true, wantReason: ecsv1alpha1.ReasonReady,
+			wantStalled: metav1.ConditionFalse, wantOwnCreds: &ecs.Credentials{AccessKeyID: "AKID", AccessKeySecret: "s3cret"}},
+		{name: "a Secret of only whitespace is a missing key, not an empty AccessKey", namespace: "team-a",
+			withSecret: true, secretContent: map[string]string{SecretKeyAccessKeyID: "AKID", SecretKeyAccessKeySecret: "\n"},
+			wantReason: ecsv1alpha1.ReasonCredentialsError, wantStalled: metav1.ConditionTrue},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ids := []string{"i-1", "i-2"}
+			w := newWorld(ids)
+			cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe,
+				DetachKeyPairFn: func(_ string, ids []string) (ecs.BatchResult, error) { return w.detachAll(ids), nil }}
+			obj := unitObject("kpd", ids, false)
+			obj.Namespace = c.namespace
+			b := fake.NewClientBuilder().WithScheme(unitScheme(t)).
+				WithIndex(&ecsv1alpha1.KeyPairDetachment{}, regionKeyIndex, indexRegionKey).
+				WithObjects(obj).WithStatusSubresource(obj)
+			if c.withSecret {
+				obj.Spec.CredentialsSecretRef = &ecsv1alpha1.SecretReference{Name: "creds"}
+				b = b.WithObjects(secretIn(c.namespace, c.secretContent))
+			}
+			api := b.Build()
+			factory := &credentialsCapturingFactory{cloud: cloud}
+			r := newReconciler(api, api, events.NewFakeRecorder(100), factory,
+				Options{Now: (&unitClock{t: bootedAt}).now, ManagerIdentityNamespaces: []string{"ns"}})
+			r.retry = retryPolicy{attempts: 1}
+
+			got, _, err := unitPass(t, r, obj)
+
+			if made := len(cloud.calls) > 0; made != c.wantCalls {
+				t.Fatalf("ECS calls %v, want calls: %v", cloud.calls, c.wantCalls)
+			}
+			if terminal := errors.Is(err, reconcile.TerminalError(nil)); terminal != c.wantTerminal {
+				t.Fatalf("error %v: terminal %v, want %v", err, terminal, c.wantTerminal)
+			}
+			ready := meta.FindStatusCondition(got.Status.Conditions, ecsv1alpha1.ConditionReady)
+			if ready == nil || ready.Reason != c.wantReason {
+				t.Fatalf("Ready = %+v, want reason %s", ready, c.wantReason)
+			}
+			if stalled := meta.FindStatusCondition(got.Status.Conditions, ecsv1alpha1.ConditionStalled); stalled == nil || stalled.Status != c.wantStalled {
+				t.Fatalf("Stalled = %+v, want %s", stalled, c.wantStalled)
+			}
+			if c.wantReason == ecsv1alpha1.ReasonManagerIdentityNotAllowed {
+				for _, must := range []string{"team-a", "credentialsSecretRef", "--manager-identity-namespaces"} {
+					if !strings.Contains(ready.Message, must) {
+						t.Errorf("Ready's message %q does not say %q", ready.Message, must)
+					}
+				}
+			}
+			if c.wantOwnCreds != nil {
+				if len(factory.got) == 0 || *factory.got[0] != *c.wantOwnCreds {
+					t.Fatalf("clients built with %+v, want %+v", factory.got, c.wantOwnCreds)
+				}
+			}
+		})
+	}
+}
