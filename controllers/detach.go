@@ -182,8 +182,7 @@ func refusedAsAWhole(err error) bool {
 func (run *run) markDetaching(ctx context.Context, batch []*instance) (time.Time, error) {
 	now := run.r.now()
 	for _, i := range batch {
-		i.setMarker(ecsv1alpha1.ConditionDetached, ecsv1alpha1.ReasonDetaching,
-			fmt.Sprintf("Detach of %s requested", run.obj.Spec.KeyPairName), run.obj.Generation, now)
+		i.markDetaching(fmt.Sprintf("Detach of %s requested", run.obj.Spec.KeyPairName), now)
 	}
 	return now, run.persist(ctx)
 }
@@ -191,7 +190,7 @@ func (run *run) markDetaching(ctx context.Context, batch []*instance) (time.Time
 // withdrawDetaching takes back the markers of a batch that ECS refused as a whole.
 func (run *run) withdrawDetaching(batch []*instance, message string) {
 	for _, i := range batch {
-		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, message, run.obj.Generation)
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, message)
 	}
 }
 
@@ -212,21 +211,22 @@ func (run *run) applyResults(res ecs.BatchResult, record func(*instance, ecs.Ins
 // again needs a reboot again). Any other answer means nothing was detached, so the marker is
 // withdrawn: a transient code leaves it Pending for the next pass.
 func (run *run) recordDetachResult(i *instance, result ecs.InstanceResult, requestID string, sentAt time.Time) bool {
-	gen, key := run.obj.Generation, run.obj.Spec.KeyPairName
+	key := run.obj.Spec.KeyPairName
 	if result.Succeeded() {
 		i.status.LastRequestID = requestID
 		i.status.Detach = &ecsv1alpha1.DetachRecord{Proof: ecsv1alpha1.DetachProofAnswer, At: metav1.NewTime(sentAt)}
 		i.status.DetachRetries = 0
 		run.startNewRebootDuty(i)
-		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonDetached,
-			fmt.Sprintf("%s detached by this object (request %s)", key, requestID), gen)
+		// No message: the reason, detach and lastRequestId say it all, in a status bounded
+		// per instance.
+		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonDetached, "")
 		return true
 	}
 	if result.Code == codeKeyPairNotAttached {
 		// This pass saw the key on the instance a moment ago: someone else (another object, a
 		// human) detached it in between, so it is not ours to reboot.
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonNotAttached,
-			fmt.Sprintf("%s was detached by someone else while this object was detaching it", key), gen)
+			fmt.Sprintf("%s was detached by someone else while this object was detaching it", key))
 		return false
 	}
 	class := ecs.ClassifyCode(result.Code)
@@ -235,19 +235,19 @@ func (run *run) recordDetachResult(i *instance, result ecs.InstanceResult, reque
 		// No answer for this instance: unknown; the marker stays and the next pass observes.
 	case class == ecs.ClassRetryable || class == ecs.ClassInstanceState:
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-			fmt.Sprintf("Not detached yet, ECS answered %s: %s; will try again", result.Code, result.Message), gen)
+			fmt.Sprintf("Not detached yet, ECS answered %s: %s; will try again", result.Code, result.Message))
 	case !ecs.IsKnownCode(result.Code) && i.status.DetachRetries < maxUnknownCodeRetries:
 		i.status.DetachRetries++
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
 			fmt.Sprintf("ECS answered an unknown code %s: %s; trying again (%d of %d)", result.Code, result.Message,
-				i.status.DetachRetries, maxUnknownCodeRetries), gen)
+				i.status.DetachRetries, maxUnknownCodeRetries))
 	default:
 		reason, known := detachFailureReasons[result.Code]
 		if !known {
 			reason = ecsv1alpha1.ReasonDetachFailed
 		}
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, reason,
-			fmt.Sprintf("ECS refused the detach: %s: %s", result.Code, result.Message), gen)
+			fmt.Sprintf("ECS refused the detach: %s: %s", result.Code, result.Message))
 	}
 	return false
 }
@@ -262,7 +262,7 @@ func (run *run) startNewRebootDuty(i *instance) {
 	i.status.Reboot = nil
 	if run.obj.Spec.Reboot.Enabled {
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-			"Detached again: waiting for a reboot slot", run.obj.Generation)
+			"Detached again: waiting for a reboot slot")
 	} else {
 		removeCondition(i, ecsv1alpha1.ConditionRebooted)
 	}

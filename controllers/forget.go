@@ -1,8 +1,9 @@
 package controllers
 
 import (
-	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
 
 // remember notes which UID a name stands for, so that when the object is gone (and only its
@@ -12,8 +13,9 @@ func (r *KeyPairDetachmentReconciler) remember(name types.NamespacedName, uid ty
 }
 
 // forget releases what this process keeps for an object that no longer exists: its reboot
-// claims, its place in the shared poller, its backoff and full-pass memory, and its metric
-// series. Detachment has no undo, so nothing in ECS is touched.
+// claims, its place in the shared poller, its backoff and full-pass memory, its metric series,
+// and its ECS rate budget unless another object shares it. Detachment has no undo, so nothing
+// in ECS is touched.
 func (r *KeyPairDetachmentReconciler) forget(name types.NamespacedName) {
 	r.ledger.forget(name.String())
 	r.poller.forget(name)
@@ -22,5 +24,47 @@ func (r *KeyPairDetachmentReconciler) forget(name types.NamespacedName) {
 		r.backoff.reset(uid)
 		r.fullPasses.Delete(uid)
 	}
-	instancesByOutcome.DeletePartialMatch(prometheus.Labels{"namespace": name.Namespace, "name": name.Name})
+	forgetObjectSeries(name)
+	r.releaseBudget(name)
+}
+
+// budgetReleaser is a factory that holds rate budgets per (identity, region) and can drop one.
+type budgetReleaser interface {
+	Release(regionID string, creds *ecs.Credentials)
+}
+
+// budgetKey is an ECS rate budget: a region and the access key of the object's Secret (empty:
+// the manager's own identity). The key ID names an identity; no secret is kept.
+type budgetKey struct{ region, accessKeyID string }
+
+// rememberBudget notes which budget the object's calls draw from.
+func (r *KeyPairDetachmentReconciler) rememberBudget(name types.NamespacedName, region string, creds *ecs.Credentials) {
+	k := budgetKey{region: region}
+	if creds != nil {
+		k.accessKeyID = creds.AccessKeyID
+	}
+	r.budgets.Store(name, k)
+}
+
+// releaseBudget lets the factory drop the object's budget when no other object uses it.
+func (r *KeyPairDetachmentReconciler) releaseBudget(name types.NamespacedName) {
+	v, ok := r.budgets.LoadAndDelete(name)
+	if !ok {
+		return
+	}
+	mine := v.(budgetKey)
+	shared := false
+	r.budgets.Range(func(_, other any) bool {
+		shared = other.(budgetKey) == mine
+		return !shared
+	})
+	releaser, ok := r.ECS.(budgetReleaser)
+	if shared || !ok {
+		return
+	}
+	var creds *ecs.Credentials
+	if mine.accessKeyID != "" {
+		creds = &ecs.Credentials{AccessKeyID: mine.accessKeyID}
+	}
+	releaser.Release(mine.region, creds)
 }

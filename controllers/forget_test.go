@@ -2,12 +2,14 @@ package controllers
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"k8s.io/apimachinery/pkg/types"
 
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
 
@@ -30,8 +32,8 @@ func TestDeletedObjectLeavesNothingBehind(t *testing.T) {
 	if _, ok := r.fullPasses.Load(obj.UID); !ok {
 		t.Fatal("no full-pass memory after a pass")
 	}
-	if n := seriesOf(obj.Name); n != 5 {
-		t.Fatalf("%d gauge series after a pass, want 5", n)
+	if n := seriesOf(obj.Name); n != 7 {
+		t.Fatalf("%d gauge series after a pass, want 7 (5 outcomes, reboots in flight, the cap)", n)
 	}
 	if len(r.poller.scope(scopeOf("cn-hangzhou", nil)).watching) == 0 {
 		t.Fatal("the object does not watch its reboot in the poller")
@@ -64,10 +66,12 @@ func TestDeletedObjectLeavesNothingBehind(t *testing.T) {
 	}
 }
 
-// seriesOf counts the instances gauge's series of the object called name.
+// seriesOf counts the series of the per-object gauges for the object called name.
 func seriesOf(name string) int {
 	ch := make(chan prometheus.Metric, 1024)
 	instancesByOutcome.Collect(ch)
+	rebootsInFlight.Collect(ch)
+	rebootCap.Collect(ch)
 	close(ch)
 	n := 0
 	for m := range ch {
@@ -82,4 +86,52 @@ func seriesOf(name string) int {
 		}
 	}
 	return n
+}
+
+// releasingFactory is a factory that records which budgets it was told to release.
+type releasingFactory struct {
+	fakeFactory
+	released []string
+}
+
+func (f *releasingFactory) Release(region string, creds *ecs.Credentials) {
+	who := "manager"
+	if creds != nil {
+		who = creds.AccessKeyID
+	}
+	f.released = append(f.released, region+"/"+who)
+}
+
+// TestBudgetReleasedWithItsLastObject: a rate budget shared by two objects stays while one is
+// left, and is released with the last.
+func TestBudgetReleasedWithItsLastObject(t *testing.T) {
+	w := newWorld([]string{"i-a", "i-b"})
+	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe,
+		DetachKeyPairFn: func(_ string, ids []string) (ecs.BatchResult, error) { return w.detachAll(ids), nil }}
+	a, b := unitObject("a", []string{"i-a"}, false), unitObject("b", []string{"i-b"}, false)
+	r := unitReconciler(t, (&unitClock{t: bootedAt}).now, cloud, a, b)
+	factory := &releasingFactory{fakeFactory: fakeFactory{cloud}}
+	r.ECS = factory
+	for _, obj := range []*ecsv1alpha1.KeyPairDetachment{a, b} {
+		if _, _, err := unitPass(t, r, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deleteAndReconcile := func(obj *ecsv1alpha1.KeyPairDetachment) {
+		t.Helper()
+		if err := r.Delete(context.Background(), latest(t, r.Client, obj)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Reconcile(context.Background(), requestFor(obj)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deleteAndReconcile(a)
+	if len(factory.released) != 0 {
+		t.Fatalf("released %v while object b still uses the budget", factory.released)
+	}
+	deleteAndReconcile(b)
+	if want := []string{"cn-hangzhou/manager"}; !slices.Equal(factory.released, want) {
+		t.Fatalf("released %v, want %v", factory.released, want)
+	}
 }

@@ -217,7 +217,7 @@ func eventuallyCondition(obj *ecsv1alpha1.KeyPairDetachment, t, want string, tim
 func reasonsByInstance(obj *ecsv1alpha1.KeyPairDetachment, t string) map[string]string {
 	out := map[string]string{}
 	for _, s := range obj.Status.Instances {
-		if c := meta.FindStatusCondition(s.Conditions, t); c != nil {
+		if c := ecsv1alpha1.FindInstanceCondition(s.Conditions, t); c != nil {
 			out[s.InstanceID] = c.Reason
 		}
 	}

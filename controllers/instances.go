@@ -4,7 +4,6 @@ import (
 	"sort"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
@@ -23,8 +22,8 @@ type instance struct {
 
 func (i *instance) id() string { return i.status.InstanceID }
 
-func (i *instance) condition(conditionType string) *metav1.Condition {
-	return meta.FindStatusCondition(i.status.Conditions, conditionType)
+func (i *instance) condition(conditionType string) *ecsv1alpha1.InstanceCondition {
+	return ecsv1alpha1.FindInstanceCondition(i.status.Conditions, conditionType)
 }
 
 func (i *instance) reason(conditionType string) string {
@@ -34,26 +33,26 @@ func (i *instance) reason(conditionType string) string {
 	return ""
 }
 
-// set records a condition; lastTransitionTime moves only when the status changes, as
-// meta.SetStatusCondition does, so the time of a marker survives repeated writes.
-func (i *instance) set(conditionType string, status metav1.ConditionStatus, reason, message string, generation int64) {
-	meta.SetStatusCondition(&i.status.Conditions, metav1.Condition{
-		Type: conditionType, Status: status, Reason: reason, Message: message, ObservedGeneration: generation,
+// set records a condition. Settling a detach ends its Detaching marker, and with it the
+// marker's time.
+func (i *instance) set(conditionType string, status metav1.ConditionStatus, reason, message string) {
+	ecsv1alpha1.SetInstanceCondition(&i.status.Conditions, ecsv1alpha1.InstanceCondition{
+		Type: conditionType, Status: status, Reason: reason, Message: message,
 	})
+	if conditionType == ecsv1alpha1.ConditionDetached && reason != ecsv1alpha1.ReasonDetaching {
+		i.status.DetachingSince = nil
+	}
 }
 
 func removeCondition(i *instance, conditionType string) {
-	meta.RemoveStatusCondition(&i.status.Conditions, conditionType)
+	ecsv1alpha1.RemoveInstanceCondition(&i.status.Conditions, conditionType)
 }
 
-// setMarker records a condition whose lastTransitionTime must be now even when only the
-// reason changes: markers are timestamps that the reboot phase reasons about after a restart.
-func (i *instance) setMarker(conditionType, reason, message string, generation int64, now time.Time) {
-	meta.RemoveStatusCondition(&i.status.Conditions, conditionType)
-	meta.SetStatusCondition(&i.status.Conditions, metav1.Condition{
-		Type: conditionType, Status: metav1.ConditionUnknown, Reason: reason, Message: message,
-		ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now),
-	})
+// markDetaching records the write-ahead Detaching marker, stamped now: after a restart that
+// lost the answer, the stamp dates the detach this object claims.
+func (i *instance) markDetaching(message string, now time.Time) {
+	i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonDetaching, message)
+	i.status.DetachingSince = &metav1.Time{Time: now}
 }
 
 // instanceTable holds the spec's instances in spec order.
@@ -78,22 +77,22 @@ func newInstanceTable(obj *ecsv1alpha1.KeyPairDetachment) *instanceTable {
 		if !ok {
 			s = ecsv1alpha1.InstanceStatus{InstanceID: id}
 		}
-		s.Conditions = append([]metav1.Condition(nil), s.Conditions...)
+		s.Conditions = append([]ecsv1alpha1.InstanceCondition(nil), s.Conditions...)
 		inst := &instance{status: &s}
 		if inst.condition(ecsv1alpha1.ConditionDetached) == nil {
 			inst.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-				"Not observed yet", obj.Generation)
+				"")
 		}
 		if !obj.Spec.Reboot.Enabled {
 			// Rebooted conditions that say something happened survive reboot.enabled: false;
 			// only those that promised a future reboot go.
 			switch inst.reason(ecsv1alpha1.ConditionRebooted) {
 			case ecsv1alpha1.ReasonPending, ecsv1alpha1.ReasonNotRequired, ecsv1alpha1.ReasonRolloutHalted:
-				meta.RemoveStatusCondition(&s.Conditions, ecsv1alpha1.ConditionRebooted)
+				ecsv1alpha1.RemoveInstanceCondition(&s.Conditions, ecsv1alpha1.ConditionRebooted)
 			}
 		} else if inst.condition(ecsv1alpha1.ConditionRebooted) == nil {
 			inst.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-				"Waiting for the detach", obj.Generation)
+				"")
 		}
 		t.ordered = append(t.ordered, inst)
 		t.byID[id] = inst

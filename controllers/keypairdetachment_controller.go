@@ -60,6 +60,9 @@ type KeyPairDetachmentReconciler struct {
 	// uids maps names to the UIDs they stand for, to release per-object memory once an object
 	// is gone (forget.go).
 	uids sync.Map // types.NamespacedName → types.UID
+	// budgets maps names to the ECS rate budget (identity, region) each object last used, so
+	// that a budget no object uses any more is released.
+	budgets sync.Map // types.NamespacedName → budgetKey
 	// managerIdentityNamespaces are the namespaces whose objects may act without a Secret.
 	managerIdentityNamespaces []string
 	// ledger arbitrates reboots between objects that name the same instance.

@@ -4,16 +4,33 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+)
+
+// Labels of the per-object series.
+const (
+	labelNamespace = "namespace"
+	labelName      = "name"
 )
 
 var (
 	instancesByOutcome = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "ecs_keypair_operator_instances",
 		Help: "Instances of each KeyPairDetachment by outcome (total, detached, rebooted, failed, pending).",
-	}, []string{"namespace", "name", "outcome"})
+	}, []string{labelNamespace, labelName, "outcome"})
+	// rebootsInFlight and rebootCap show a rollout against its cap: a dashboard plots one
+	// against the other.
+	rebootsInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ecs_keypair_operator_reboots_in_flight",
+		Help: "Instances of each KeyPairDetachment whose reboot is requested or under way.",
+	}, []string{labelNamespace, labelName})
+	rebootCap = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ecs_keypair_operator_reboot_max_concurrent",
+		Help: "spec.reboot.maxConcurrent of each KeyPairDetachment with reboots enabled.",
+	}, []string{labelNamespace, labelName})
 	rebootsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ecs_keypair_operator_reboots_total",
 		Help: "Instance reboots by outcome: accepted or refused by ECS when requested, then rebooted (Running again) or failed.",
@@ -23,7 +40,7 @@ var (
 
 func registerMetrics() {
 	registerMetricsOnce.Do(func() {
-		metrics.Registry.MustRegister(instancesByOutcome, rebootsTotal)
+		metrics.Registry.MustRegister(instancesByOutcome, rebootsInFlight, rebootCap, rebootsTotal)
 	})
 }
 
@@ -34,6 +51,27 @@ func (r *KeyPairDetachmentReconciler) recordInstanceGauges(obj *ecsv1alpha1.KeyP
 	} {
 		instancesByOutcome.WithLabelValues(obj.Namespace, obj.Name, outcome).Set(float64(v))
 	}
+	if !obj.Spec.Reboot.Enabled {
+		rebootsInFlight.DeleteLabelValues(obj.Namespace, obj.Name)
+		rebootCap.DeleteLabelValues(obj.Namespace, obj.Name)
+		return
+	}
+	inFlight := 0
+	for _, in := range obj.Status.Instances {
+		if c := ecsv1alpha1.FindInstanceCondition(in.Conditions, ecsv1alpha1.ConditionRebooted); c != nil && rebootInFlight(c.Reason) {
+			inFlight++
+		}
+	}
+	rebootsInFlight.WithLabelValues(obj.Namespace, obj.Name).Set(float64(inFlight))
+	rebootCap.WithLabelValues(obj.Namespace, obj.Name).Set(float64(obj.Spec.Reboot.MaxConcurrent))
+}
+
+// forgetObjectSeries deletes every series of the object's gauges.
+func forgetObjectSeries(name types.NamespacedName) {
+	labels := prometheus.Labels{labelNamespace: name.Namespace, labelName: name.Name}
+	instancesByOutcome.DeletePartialMatch(labels)
+	rebootsInFlight.DeletePartialMatch(labels)
+	rebootCap.DeletePartialMatch(labels)
 }
 
 // Outcomes of the reboots_total metric.

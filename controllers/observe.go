@@ -146,19 +146,19 @@ func (run *run) describe(ctx context.Context, cloud ecs.Client, targets []*insta
 // classifyForDetach sets the Detached condition from the observation. Instances that carry the
 // key pair are left for the detach phase (their condition says what happens next).
 func (run *run) classifyForDetach(ctx context.Context, i *instance) {
-	gen, key := run.obj.Generation, run.obj.Spec.KeyPairName
+	key := run.obj.Spec.KeyPairName
 	previous := i.reason(ecsv1alpha1.ConditionDetached)
 	switch {
 	case !i.found:
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceNotFound,
-			fmt.Sprintf("No instance %s in region %s; remove it from spec.instanceIds or fix the ID", i.id(), run.obj.Spec.RegionID), gen)
+			fmt.Sprintf("No instance %s in region %s; remove it from spec.instanceIds or fix the ID", i.id(), run.obj.Spec.RegionID))
 	case i.observed.Windows:
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonWindowsInstance,
-			"Windows instance: key pairs apply to Linux only; remove it from spec.instanceIds", gen)
+			"Windows instance: key pairs apply to Linux only; remove it from spec.instanceIds")
 	case i.observed.KeyPairName == key && len(i.observed.LockReasons) > 0:
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceLocked,
 			fmt.Sprintf("Carries %s but ECS holds operation locks (%s); it is retried at the next resync",
-				key, strings.Join(i.observed.LockReasons, ", ")), gen)
+				key, strings.Join(i.observed.LockReasons, ", ")))
 	case i.observed.KeyPairName == key:
 		if previous == ecsv1alpha1.ReasonDetached || previous == ecsv1alpha1.ReasonNotAttached {
 			ctrl.LoggerFrom(ctx).Info("Key pair found again on an instance; detaching it again", "instance", i.id())
@@ -166,7 +166,7 @@ func (run *run) classifyForDetach(ctx context.Context, i *instance) {
 				"Key pair %s was attached again to %s; detaching it again", key, i.id())
 		}
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-			fmt.Sprintf("Carries %s; to be detached", key), gen)
+			fmt.Sprintf("Carries %s; to be detached", key))
 	case i.observed.KeyPairName == "":
 		switch previous {
 		case ecsv1alpha1.ReasonDetached:
@@ -174,12 +174,11 @@ func (run *run) classifyForDetach(ctx context.Context, i *instance) {
 		case ecsv1alpha1.ReasonDetaching:
 			run.claimLostDetach(i)
 		default:
-			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonNotAttached,
-				fmt.Sprintf("%s was not attached when observed", key), gen)
+			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonNotAttached, "")
 		}
 	default:
 		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonKeyPairMismatch,
-			fmt.Sprintf("Carries another key pair (%s), not %s; left alone", i.observed.KeyPairName, key), gen)
+			fmt.Sprintf("Carries another key pair (%s), not %s; left alone", i.observed.KeyPairName, key))
 	}
 }
 
@@ -187,19 +186,22 @@ func (run *run) classifyForDetach(ctx context.Context, i *instance) {
 // object's Detaching marker says its call was sent. That is this object's detach, unless
 // another object holds ECS's own answer for it, which is stronger proof.
 func (run *run) claimLostDetach(i *instance) {
-	gen, key := run.obj.Generation, run.obj.Spec.KeyPairName
+	key := run.obj.Spec.KeyPairName
 	for _, p := range run.peers[i.id()] {
 		if p.status != nil && p.status.Detach != nil && p.status.Detach.Proof == ecsv1alpha1.DetachProofAnswer {
 			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonNotAttached,
-				fmt.Sprintf("%s was detached by %s while this object's answer was lost", key, p.name), gen)
+				fmt.Sprintf("%s was detached by %s while this object's answer was lost", key, p.name))
 			return
 		}
 	}
-	marker := i.condition(ecsv1alpha1.ConditionDetached).LastTransitionTime
-	i.status.Detach = &ecsv1alpha1.DetachRecord{Proof: ecsv1alpha1.DetachProofSentMarker, At: marker}
+	marker := run.now
+	if i.status.DetachingSince != nil {
+		marker = i.status.DetachingSince.Time
+	}
+	i.status.Detach = &ecsv1alpha1.DetachRecord{Proof: ecsv1alpha1.DetachProofSentMarker, At: metav1.Time{Time: marker}}
 	run.startNewRebootDuty(i)
 	i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonDetached,
-		fmt.Sprintf("%s detached by this object (the answer was lost; the key was gone at the next observation)", key), gen)
+		fmt.Sprintf("%s detached by this object (the answer was lost; the key was gone at the next observation)", key))
 }
 
 // detachedAny reports whether this object has detached the key pair anywhere, which makes a

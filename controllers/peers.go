@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -41,7 +40,7 @@ func (p peerInstance) reason(conditionType string) string {
 	if p.status == nil {
 		return ""
 	}
-	if c := meta.FindStatusCondition(p.status.Conditions, conditionType); c != nil {
+	if c := ecsv1alpha1.FindInstanceCondition(p.status.Conditions, conditionType); c != nil {
 		return c.Reason
 	}
 	return ""

@@ -78,7 +78,6 @@ func (run *run) reboot(ctx context.Context, cloud ecs.Client) error {
 // settleAndAssign settles the instances in flight and sets the Rebooted condition of the
 // others from their duty; it needs no ECS call beyond the pass's observation.
 func (run *run) settleAndAssign() {
-	gen := run.obj.Generation
 	for _, i := range run.table.ordered {
 		reason := i.reason(ecsv1alpha1.ConditionRebooted)
 		switch {
@@ -89,10 +88,10 @@ func (run *run) settleAndAssign() {
 			run.applyDuty(i, *i.duty)
 		case i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonPending ||
 			i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonDetaching:
-			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "Waiting for the detach", gen)
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "Waiting for the detach")
 		default:
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonNotRequired,
-				"The key pair was not detached from it", gen)
+				"The key pair was not detached from it")
 		}
 	}
 }
@@ -100,7 +99,6 @@ func (run *run) settleAndAssign() {
 // nextReboots picks the due instances that may start now: Running, within maxConcurrent in
 // flight, none while the rollout is halted (those are marked RolloutHalted).
 func (run *run) nextReboots() []*instance {
-	gen := run.obj.Generation
 	inFlight, failures := run.rolloutCounts()
 	spec := run.obj.Spec.Reboot
 	halted := failures > int(spec.MaxFailures)
@@ -109,10 +107,10 @@ func (run *run) nextReboots() []*instance {
 		switch {
 		case halted:
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRolloutHalted,
-				fmt.Sprintf("Not started: %d reboots failed, more than spec.reboot.maxFailures (%d)", failures, spec.MaxFailures), gen)
+				fmt.Sprintf("Not started: %d reboots failed, more than spec.reboot.maxFailures (%d)", failures, spec.MaxFailures))
 			continue
 		case i.reason(ecsv1alpha1.ConditionRebooted) == ecsv1alpha1.ReasonRolloutHalted:
-			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "Rollout resumed", gen)
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "Rollout resumed")
 		}
 		if i.reason(ecsv1alpha1.ConditionRebooted) != ecsv1alpha1.ReasonPending {
 			continue // Stopped: InstanceStopped
@@ -147,7 +145,7 @@ func (run *run) claimReboots(start []*instance) []*instance {
 		holder, ok := run.r.ledger.claim(run.obj.Spec.RegionID, i.id(), run.obj.UID, run.name(), i.duty.detachAt, run.r.now())
 		if !ok {
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-				fmt.Sprintf("%s is rebooting it", holder), run.obj.Generation)
+				fmt.Sprintf("%s is rebooting it", holder))
 			i.duty = &rebootDuty{kind: dutyWaitPeer, peer: holder}
 			continue
 		}

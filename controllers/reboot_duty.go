@@ -130,30 +130,29 @@ func rebootOf(s *ecsv1alpha1.InstanceStatus) *ecsv1alpha1.RebootRecord {
 // applyDuty sets the Rebooted condition of an instance that is neither in flight nor settled
 // for its current detach. It reports whether this object should reboot it.
 func (run *run) applyDuty(i *instance, d rebootDuty) (due bool) {
-	gen := run.obj.Generation
 	key := run.obj.Spec.KeyPairName
 	switch d.kind {
 	case dutyNone:
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonNotRequired,
-			fmt.Sprintf("Neither this object nor another one detached %s from it", key), gen)
+			fmt.Sprintf("Neither this object nor another one detached %s from it", key))
 	case dutyWaitDetach:
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-			fmt.Sprintf("Waiting for %s, which also names it, to settle its detach", d.peer), gen)
+			fmt.Sprintf("Waiting for %s, which also names it, to settle its detach", d.peer))
 	case dutyWaitPeer:
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-			fmt.Sprintf("%s detached %s from it and reboots it", d.peer, key), gen)
+			fmt.Sprintf("%s detached %s from it and reboots it", d.peer, key))
 	case dutyDoneByPeer:
 		i.status.Reboot = &ecsv1alpha1.RebootRecord{By: d.peer, RequestedAt: d.peerReboot.RequestedAt}
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionTrue, ecsv1alpha1.ReasonRebootedByOther,
-			fmt.Sprintf("Rebooted by %s after %s was detached", d.peer, key), gen)
+			fmt.Sprintf("Rebooted by %s after %s was detached", d.peer, key))
 	case dutyFailedByPeer:
 		i.status.Reboot = &ecsv1alpha1.RebootRecord{By: d.peer, RequestedAt: d.peerReboot.RequestedAt}
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
-			fmt.Sprintf("%s asked for its reboot and reports %s; not asked again, which could reboot it twice", d.peer, d.peerReason), gen)
+			fmt.Sprintf("%s asked for its reboot and reports %s; not asked again, which could reboot it twice", d.peer, d.peerReason))
 	case dutySelf:
 		if i.observed != nil && i.found && i.observed.Status == ecs.StatusStopped {
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceStopped,
-				"Stopped: the detach takes effect at its next start; the operator never starts it", gen)
+				"Stopped: the detach takes effect at its next start; the operator never starts it")
 			return false
 		}
 		if i.reason(ecsv1alpha1.ConditionRebooted) != ecsv1alpha1.ReasonRolloutHalted {
@@ -161,7 +160,7 @@ func (run *run) applyDuty(i *instance, d rebootDuty) (due bool) {
 			if d.peer != "" {
 				msg = fmt.Sprintf("%s detached %s but does not reboot it; this object does. Waiting for a reboot slot", d.peer, key)
 			}
-			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, msg, gen)
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, msg)
 		}
 		return true
 	}

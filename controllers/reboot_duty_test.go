@@ -18,9 +18,9 @@ func TestDecideRebootDuty(t *testing.T) {
 	}
 	peer := func(name string, reboot bool, detached string, detach *ecsv1alpha1.DetachRecord, rebooted string, requested *time.Time) peerInstance {
 		s := &ecsv1alpha1.InstanceStatus{InstanceID: "i-x", Detach: detach,
-			Conditions: []metav1.Condition{{Type: ecsv1alpha1.ConditionDetached, Reason: detached}}}
+			Conditions: []ecsv1alpha1.InstanceCondition{{Type: ecsv1alpha1.ConditionDetached, Reason: detached}}}
 		if rebooted != "" {
-			s.Conditions = append(s.Conditions, metav1.Condition{Type: ecsv1alpha1.ConditionRebooted, Reason: rebooted})
+			s.Conditions = append(s.Conditions, ecsv1alpha1.InstanceCondition{Type: ecsv1alpha1.ConditionRebooted, Reason: rebooted})
 		}
 		if requested != nil {
 			s.Reboot = &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &metav1.Time{Time: *requested}}

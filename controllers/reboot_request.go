@@ -46,7 +46,6 @@ func (run *run) requestReboots(ctx context.Context, cloud ecs.Client, start []*i
 // that it did not act, so the request does not count; otherwise it never left the operator,
 // which counts towards maxRebootRequests.
 func (run *run) withdrawReboot(i *instance, refused bool, message string) {
-	gen := run.obj.Generation
 	run.r.ledger.release(run.obj.Spec.RegionID, i.id(), run.obj.UID)
 	rec := i.status.Reboot
 	if refused && rec.Attempts > 0 {
@@ -55,19 +54,18 @@ func (run *run) withdrawReboot(i *instance, refused bool, message string) {
 	if !refused && rec.Attempts >= maxRebootRequests {
 		countReboots(rebootFailed, 1)
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
-			fmt.Sprintf("%s; %d requests never reached ECS, no further one is made", message, rec.Attempts), gen)
+			fmt.Sprintf("%s; %d requests never reached ECS, no further one is made", message, rec.Attempts))
 		return
 	}
-	i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, message, gen)
+	i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, message)
 }
 
 // recordRebootResult applies one instance's answer and reports whether ECS accepted it.
 func (run *run) recordRebootResult(i *instance, result ecs.InstanceResult, requestID string) bool {
-	gen := run.obj.Generation
 	if result.Succeeded() {
 		i.status.LastRequestID = requestID
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonRebooting,
-			fmt.Sprintf("Reboot accepted (request %s); waiting for Running", requestID), gen)
+			fmt.Sprintf("Reboot accepted (request %s); waiting for Running", requestID))
 		return true
 	}
 	switch ecs.ClassifyCode(result.Code) {
@@ -82,7 +80,7 @@ func (run *run) recordRebootResult(i *instance, result ecs.InstanceResult, reque
 	default:
 		countReboots(rebootFailed, 1)
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
-			fmt.Sprintf("ECS refused the reboot: %s: %s", result.Code, result.Message), gen)
+			fmt.Sprintf("ECS refused the reboot: %s: %s", result.Code, result.Message))
 	}
 	return false
 }
@@ -153,7 +151,7 @@ func (run *run) markRebootRequested(start []*instance) {
 		rec.Attempts++
 		rec.RequestedAt = &metav1.Time{Time: now}
 		i.status.Reboot = rec
-		i.setMarker(ecsv1alpha1.ConditionRebooted, ecsv1alpha1.ReasonRebootRequested,
-			fmt.Sprintf("Reboot requested (request %d of at most %d)", rec.Attempts, maxRebootRequests), run.obj.Generation, now)
+		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonRebootRequested,
+			fmt.Sprintf("Reboot requested (request %d of at most %d)", rec.Attempts, maxRebootRequests))
 	}
 }

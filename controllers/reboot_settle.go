@@ -21,12 +21,12 @@ const defaultRebootTimeout = 15 * time.Minute
 // RebootUnconfirmed, for a person to check. Elapsed time is measured on the manager's clock
 // alone, from the marker it stamped.
 func (run *run) settleInFlight(i *instance) {
-	gen := run.obj.Generation
 	c := i.condition(ecsv1alpha1.ConditionRebooted)
 	rec := i.status.Reboot
 	if rec == nil || rec.RequestedAt == nil {
-		// Written by a version without records: the marker's time and one request.
-		rec = &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &c.LastTransitionTime}
+		// A marker without its record (written by hand, or lost): one request that may have
+		// reached ECS, timed from now, so that the timeout is waited out in full.
+		rec = &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &metav1.Time{Time: run.now}}
 		i.status.Reboot = rec
 	}
 	elapsed := run.now.Sub(rec.RequestedAt.Time)
@@ -38,39 +38,44 @@ func (run *run) settleInFlight(i *instance) {
 	case !i.found:
 		countReboots(rebootFailed, 1)
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
-			"The instance no longer exists", gen)
+			"The instance no longer exists")
 	case o.Status == ecs.StatusRunning && rec.StartTimeBefore != nil && o.StartTime.After(rec.StartTimeBefore.Time):
-		run.rebooted(i, fmt.Sprintf("Running again since %s", o.StartTime.UTC().Format(time.RFC3339)))
+		run.rebooted(i)
 	case o.Status == ecs.StatusRunning && c.Reason == ecsv1alpha1.ReasonRebooting:
-		run.rebooted(i, "Rebooted and Running again")
+		run.rebooted(i)
 	case o.Status == ecs.StatusStopping || o.Status == ecs.StatusStarting || o.Status == ecs.StatusPending:
 		if elapsed > timeout.Duration {
 			countReboots(rebootFailed, 1)
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
-				fmt.Sprintf("Not Running again within spec.reboot.timeout (%s); status %s", timeout.Duration, o.Status), gen)
+				fmt.Sprintf("Not Running again within spec.reboot.timeout (%s); status %s", timeout.Duration, o.Status))
 			return
 		}
 		if c.Reason == ecsv1alpha1.ReasonRebootRequested {
 			// Status stays Unknown, so the transition time (the marker) is kept.
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonRebooting,
-				fmt.Sprintf("ECS shows it %s; waiting for Running", o.Status), gen)
+				fmt.Sprintf("ECS shows it %s; waiting for Running", o.Status))
 		}
 	case o.Status == ecs.StatusStopped:
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceStopped,
-			"Stopped during the rollout: the detach takes effect at its next start; the operator never starts it", gen)
+			"Stopped during the rollout: the detach takes effect at its next start; the operator never starts it")
 	case elapsed > timeout.Duration && c.Reason == ecsv1alpha1.ReasonRebootRequested:
 		countReboots(rebootFailed, 1)
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootUnconfirmed,
 			fmt.Sprintf("The answer to the reboot request was lost and ECS shows no sign of a reboot within %s "+
-				"(still Running, StartTime unchanged); not asked again: check the instance", timeout.Duration), gen)
+				"(still Running, StartTime unchanged); not asked again: check the instance", timeout.Duration))
 	case elapsed > timeout.Duration:
 		countReboots(rebootFailed, 1)
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
-			fmt.Sprintf("Not Running again within spec.reboot.timeout (%s); status %s", timeout.Duration, o.Status), gen)
+			fmt.Sprintf("Not Running again within spec.reboot.timeout (%s); status %s", timeout.Duration, o.Status))
 	}
 }
 
-func (run *run) rebooted(i *instance, message string) {
+// rebooted settles the instance. The StartTime from before the request was evidence for the
+// wait and is dropped with it; the record keeps what peers and the finalizer read.
+func (run *run) rebooted(i *instance) {
 	countReboots(rebootDone, 1)
-	i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionTrue, ecsv1alpha1.ReasonRebooted, message, run.obj.Generation)
+	if i.status.Reboot != nil {
+		i.status.Reboot.StartTimeBefore = nil
+	}
+	i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionTrue, ecsv1alpha1.ReasonRebooted, "")
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
@@ -70,18 +69,17 @@ func TestSettleInFlight(t *testing.T) {
 				status := &ecsv1alpha1.InstanceStatus{InstanceID: "i-a",
 					Reboot: &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &metav1.Time{Time: marker},
 						StartTimeBefore: &metav1.Time{Time: before}},
-					Conditions: []metav1.Condition{{
-						Type: ecsv1alpha1.ConditionRebooted, Status: metav1.ConditionUnknown, Reason: tc.reason,
-						LastTransitionTime: metav1.NewTime(marker)}}}
+					Conditions: []ecsv1alpha1.InstanceCondition{{
+						Type: ecsv1alpha1.ConditionRebooted, Status: metav1.ConditionUnknown, Reason: tc.reason}}}
 				i := &instance{status: status, observed: tc.observed, found: tc.found}
 				run := &run{r: r, obj: obj, now: marker.Add(tc.sinceMarker)}
 				run.settleInFlight(i)
-				got := meta.FindStatusCondition(i.status.Conditions, ecsv1alpha1.ConditionRebooted)
+				got := ecsv1alpha1.FindInstanceCondition(i.status.Conditions, ecsv1alpha1.ConditionRebooted)
 				if got.Reason != tc.wantReason || got.Status != tc.wantStatus {
 					t.Fatalf("got %s/%s (%q), want %s/%s", got.Status, got.Reason, got.Message, tc.wantStatus, tc.wantReason)
 				}
-				if got.Reason == ecsv1alpha1.ReasonRebooting && !got.LastTransitionTime.Time.Equal(marker) {
-					t.Errorf("Rebooting must keep the marker's time, got %v", got.LastTransitionTime)
+				if !i.status.Reboot.RequestedAt.Time.Equal(marker) {
+					t.Errorf("settling must keep the request's time, got %v", i.status.Reboot.RequestedAt)
 				}
 				if i.status.Reboot.Attempts != 1 {
 					t.Errorf("settling never changes the attempt count, got %d", i.status.Reboot.Attempts)

@@ -118,7 +118,7 @@ var _ = Describe("The reboot phase", func() {
 				return false
 			}
 			for _, s := range kpd.Status.Instances {
-				if c := meta.FindStatusCondition(s.Conditions, ecsv1alpha1.ConditionRebooted); c != nil &&
+				if c := ecsv1alpha1.FindInstanceCondition(s.Conditions, ecsv1alpha1.ConditionRebooted); c != nil &&
 					c.Reason == ecsv1alpha1.ReasonRebootRequested {
 					return true
 				}

@@ -90,6 +90,7 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	cloud = withRetries(cloud, run.r.retry)
 	run.scope = scopeOf(run.obj.Spec.RegionID, creds)
 	run.creds = creds
+	run.r.rememberBudget(run.key(), run.obj.Spec.RegionID, creds)
 	if err := run.loadPeers(ctx); err != nil {
 		return ctrl.Result{}, err
 	}

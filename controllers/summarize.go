@@ -60,7 +60,8 @@ func (run *run) summarize() {
 
 	set := func(t string, status metav1.ConditionStatus, reason, message string) {
 		meta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{
-			Type: t, Status: status, Reason: reason, Message: message, ObservedGeneration: gen})
+			Type: t, Status: status, Reason: reason, ObservedGeneration: gen,
+			Message: ecsv1alpha1.TruncateMessage(message, ecsv1alpha1.MaxObjectMessageLength)})
 	}
 
 	detachPending := int(s.Total) - int(s.Detached) - detachFailed

@@ -129,9 +129,8 @@ func settled(id string, proof *ecsv1alpha1.DetachRecord, rebooted string, rec *e
 	if proof != nil {
 		detached = ecsv1alpha1.ReasonDetached
 	}
-	s := ecsv1alpha1.InstanceStatus{InstanceID: id, Detach: proof, Reboot: rec, Conditions: []metav1.Condition{{
-		Type: ecsv1alpha1.ConditionDetached, Status: metav1.ConditionTrue, Reason: detached, Message: "seeded",
-		ObservedGeneration: 1, LastTransitionTime: metav1.NewTime(bootedAt)}}}
+	s := ecsv1alpha1.InstanceStatus{InstanceID: id, Detach: proof, Reboot: rec, Conditions: []ecsv1alpha1.InstanceCondition{{
+		Type: ecsv1alpha1.ConditionDetached, Status: metav1.ConditionTrue, Reason: detached, Message: "seeded"}}}
 	if rebooted != "" {
 		status := metav1.ConditionUnknown
 		switch rebooted {
@@ -141,12 +140,8 @@ func settled(id string, proof *ecsv1alpha1.DetachRecord, rebooted string, rec *e
 			ecsv1alpha1.ReasonNotRequired, ecsv1alpha1.ReasonInstanceStopped:
 			status = metav1.ConditionFalse
 		}
-		at := bootedAt
-		if rec != nil && rec.RequestedAt != nil {
-			at = rec.RequestedAt.Time
-		}
-		s.Conditions = append(s.Conditions, metav1.Condition{Type: ecsv1alpha1.ConditionRebooted, Status: status,
-			Reason: rebooted, Message: "seeded", ObservedGeneration: 1, LastTransitionTime: metav1.NewTime(at)})
+		s.Conditions = append(s.Conditions, ecsv1alpha1.InstanceCondition{Type: ecsv1alpha1.ConditionRebooted, Status: status,
+			Reason: rebooted, Message: "seeded"})
 	}
 	return s
 }

@@ -111,10 +111,13 @@ type KeyPairDetachmentStatus struct {
 	// +optional
 	Summary Summary `json:"summary,omitempty"`
 
-	// Instances holds the outcome per instance.
+	// Instances holds the outcome per instance, sorted by instanceId.
+	// Atomic: only the operator writes it, always whole. As a map list the API server would
+	// track every entry's every field in metadata.managedFields, which at 1,000 instances
+	// doubled the stored object.
 	// +optional
-	// +listType=map
-	// +listMapKey=instanceId
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1000
 	Instances []InstanceStatus `json:"instances,omitempty"`
 }
 
@@ -141,6 +144,12 @@ type InstanceStatus struct {
 	// +optional
 	Detach *DetachRecord `json:"detach,omitempty"`
 
+	// DetachingSince is when this object's Detaching marker was written, before its call was
+	// sent; present only while the detach's outcome is unknown. After a crash that lost the
+	// answer, it dates the detach this object then claims.
+	// +optional
+	DetachingSince *metav1.Time `json:"detachingSince,omitempty"`
+
 	// DetachRetries counts answers for this instance that left its detach undecided (a
 	// transient or unknown ECS code); past a bound the code is reported as a failure.
 	// +optional
@@ -152,9 +161,9 @@ type InstanceStatus struct {
 
 	// Conditions: Detached and, with reboot enabled, Rebooted.
 	// +optional
-	// +listType=map
-	// +listMapKey=type
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=2
+	Conditions []InstanceCondition `json:"conditions,omitempty"`
 }
 
 // +kubebuilder:object:root=true

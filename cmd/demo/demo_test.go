@@ -220,7 +220,7 @@ func wantReasons(t *testing.T, obj *ecsv1alpha1.KeyPairDetachment, condType stri
 	t.Helper()
 	got := map[string]int{}
 	for _, in := range obj.Status.Instances {
-		if c := meta.FindStatusCondition(in.Conditions, condType); c != nil {
+		if c := ecsv1alpha1.FindInstanceCondition(in.Conditions, condType); c != nil {
 			got[c.Reason]++
 		}
 	}

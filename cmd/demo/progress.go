@@ -36,7 +36,7 @@ func rowOf(obj *ecsv1alpha1.KeyPairDetachment) row {
 		stalled:  meta.IsStatusConditionTrue(obj.Status.Conditions, ecsv1alpha1.ConditionStalled),
 	}
 	for _, in := range obj.Status.Instances {
-		switch c := meta.FindStatusCondition(in.Conditions, ecsv1alpha1.ConditionRebooted); {
+		switch c := ecsv1alpha1.FindInstanceCondition(in.Conditions, ecsv1alpha1.ConditionRebooted); {
 		case c == nil:
 		case c.Reason == ecsv1alpha1.ReasonRebootRequested, c.Reason == ecsv1alpha1.ReasonRebooting:
 			r.rebooting++

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -29,7 +28,7 @@ func breakdown(obj *ecsv1alpha1.KeyPairDetachment) []reasonGroup {
 	byKey := map[string]*reasonGroup{}
 	for _, in := range obj.Status.Instances {
 		for _, t := range []string{ecsv1alpha1.ConditionDetached, ecsv1alpha1.ConditionRebooted} {
-			c := meta.FindStatusCondition(in.Conditions, t)
+			c := ecsv1alpha1.FindInstanceCondition(in.Conditions, t)
 			if c == nil {
 				continue
 			}
@@ -81,7 +80,7 @@ func examples(ids []string, n int) string {
 func writeFixedManifest(path string, obj *ecsv1alpha1.KeyPairDetachment) (int, error) {
 	failed := map[string]bool{}
 	for _, in := range obj.Status.Instances {
-		if meta.IsStatusConditionFalse(in.Conditions, ecsv1alpha1.ConditionDetached) {
+		if c := ecsv1alpha1.FindInstanceCondition(in.Conditions, ecsv1alpha1.ConditionDetached); c != nil && c.Status == metav1.ConditionFalse {
 			failed[in.InstanceID] = true
 		}
 	}

@@ -60,7 +60,7 @@ func staticIdentity(c Credentials, source string) (*identity, error) {
 		ProviderName:    "static_" + kind,
 	}}
 	return &identity{
-		limitKey:   "ak:" + c.AccessKeyID,
+		limitKey:   staticLimitKey(c.AccessKeyID),
 		describe:   fmt.Sprintf("%s (access key %s)", source, c.AccessKeyID),
 		credential: credential.FromCredentialsProvider(kind, p),
 		secret:     c.AccessKeySecret,
@@ -152,3 +152,7 @@ func (p *serialProvider) GetCredentials() (*providers.Credentials, error) {
 }
 
 func (p *serialProvider) GetProviderName() string { return p.next.GetProviderName() }
+
+// staticLimitKey names the budget of an access key: ECS throttles per account, and calls
+// signed with one key count against one budget.
+func staticLimitKey(accessKeyID string) string { return "ak:" + accessKeyID }

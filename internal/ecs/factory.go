@@ -128,6 +128,19 @@ func (f *Factory) ForRegion(_ context.Context, regionID string, creds *Credentia
 	}}, nil
 }
 
+// Release forgets the rate budget of (creds' identity, region): the controller calls it when
+// the last object using that pair is gone, so that a manager serving many short-lived objects
+// and Secrets does not keep a budget (and a gauge series) for each forever. Only the identity
+// is read from creds (nil: the manager's own).
+func (f *Factory) Release(regionID string, creds *Credentials) {
+	switch {
+	case creds != nil:
+		f.limiters.release(staticLimitKey(creds.AccessKeyID), regionID)
+	case f.ambient != nil:
+		f.limiters.release(f.ambient.limitKey, regionID)
+	}
+}
+
 func (f *Factory) identityFor(creds *Credentials) (*identity, error) {
 	if creds != nil {
 		return staticIdentity(*creds, "credentials")

@@ -33,8 +33,8 @@ func newLimiterSet(qps float64, burst int) *limiterSet {
 	return s
 }
 
-// get never forgets a limiter: the set grows with the number of distinct access keys and
-// regions the operator has seen, which is small.
+// get returns the budget of (identity, region), creating it on first use; release forgets it
+// once no object uses it (Factory.Release).
 func (s *limiterSet) get(identity, region string) *adaptiveLimiter {
 	k := limiterKey{identity, region}
 	s.mu.Lock()
@@ -45,6 +45,28 @@ func (s *limiterSet) get(identity, region string) *adaptiveLimiter {
 		s.m[k] = l
 	}
 	return l
+}
+
+// release forgets the budget of (identity, region), and the region's rate gauge when no
+// other identity has a budget there. A client already built keeps its budget until its pass
+// ends; the next one starts from --ecs-qps.
+func (s *limiterSet) release(identity, region string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, limiterKey{identity, region})
+	for k := range s.m {
+		if k.region == region {
+			return
+		}
+	}
+	rateLimitQPS.DeleteLabelValues(region)
+}
+
+// size is the number of budgets held.
+func (s *limiterSet) size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
 }
 
 // AIMD parameters. ECS's guidance after throttling is to probe the same API at about 1 QPS, so

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/time/rate"
 )
 
@@ -175,4 +177,56 @@ func TestAwaitBudgetPrepaysTheNextCall(t *testing.T) {
 	if n := srv.total(); n != 1 {
 		t.Errorf("%d requests reached ECS, want 1", n)
 	}
+}
+
+// TestReleaseForgetsTheBudgetAndItsGauge: a released (identity, region) starts afresh, and the
+// region's gauge series goes with the last budget of the region.
+func TestReleaseForgetsTheBudgetAndItsGauge(t *testing.T) {
+	f, err := NewFactory(FactoryOptions{QPS: 10, Burst: 1, Env: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := &Credentials{AccessKeyID: "AK-A", AccessKeySecret: "s"}, &Credentials{AccessKeyID: "AK-B", AccessKeySecret: "s"}
+	for _, c := range []*Credentials{a, b} {
+		if _, err := f.ForRegion(context.Background(), "cn-release", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lowered := f.limiters.get(staticLimitKey(a.AccessKeyID), "cn-release")
+	lowered.throttled()
+	if f.limiters.size() != 2 || !gaugeHasRegion("cn-release") {
+		t.Fatalf("%d budgets, gauge present %v; want 2 and true", f.limiters.size(), gaugeHasRegion("cn-release"))
+	}
+
+	f.Release("cn-release", a)
+	if f.limiters.size() != 1 || !gaugeHasRegion("cn-release") {
+		t.Fatalf("after releasing one of two: %d budgets, gauge %v; want 1 and kept", f.limiters.size(), gaugeHasRegion("cn-release"))
+	}
+	if fresh := f.limiters.get(staticLimitKey(a.AccessKeyID), "cn-release"); fresh == lowered || fresh.Limit() != 10 {
+		t.Errorf("a released budget must start afresh at --ecs-qps, got limit %v", fresh.Limit())
+	}
+	f.Release("cn-release", a)
+	f.Release("cn-release", b)
+	if f.limiters.size() != 0 || gaugeHasRegion("cn-release") {
+		t.Errorf("after releasing all: %d budgets, gauge %v; want 0 and gone", f.limiters.size(), gaugeHasRegion("cn-release"))
+	}
+	f.Release("cn-nowhere", nil) // no manager identity, nothing held: a no-op
+}
+
+func gaugeHasRegion(region string) bool {
+	ch := make(chan prometheus.Metric, 64)
+	rateLimitQPS.Collect(ch)
+	close(ch)
+	for m := range ch {
+		var out dto.Metric
+		if m.Write(&out) != nil {
+			continue
+		}
+		for _, l := range out.GetLabel() {
+			if l.GetName() == "region" && l.GetValue() == region {
+				return true
+			}
+		}
+	}
+	return false
 }

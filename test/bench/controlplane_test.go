@@ -21,7 +21,7 @@ import (
 
 type controlPlane struct {
 	kubeconfig string
-	client     client.Client
+	client     client.WithWatch
 }
 
 func startControlPlane(b *testing.B) controlPlane {
@@ -60,7 +60,7 @@ func startControlPlane(b *testing.B) controlPlane {
 	if err := ecsv1alpha1.AddToScheme(scheme); err != nil {
 		b.Fatal(err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		b.Fatal(err)
 	}

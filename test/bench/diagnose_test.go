@@ -41,8 +41,7 @@ func holdingBack(obj *ecsv1alpha1.KeyPairDetachment, n int) []string {
 			inFlight := c.Reason == ecsv1alpha1.ReasonRebootRequested || c.Reason == ecsv1alpha1.ReasonRebooting ||
 				c.Reason == ecsv1alpha1.ReasonDetaching
 			if (failed || inFlight) && len(out) < n {
-				out = append(out, fmt.Sprintf("%s %s=%s %s since %s: %s", in.InstanceID, c.Type, c.Status, c.Reason,
-					c.LastTransitionTime.UTC().Format("15:04:05Z"), c.Message))
+				out = append(out, fmt.Sprintf("%s %s=%s %s: %s", in.InstanceID, c.Type, c.Status, c.Reason, c.Message))
 			}
 		}
 	}

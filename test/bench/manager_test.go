@@ -27,7 +27,7 @@ type managerProc struct {
 }
 
 // The manager runs as if deployed in namespace, whose objects may use its identity.
-func startManager(b *testing.B, bin, kubeconfig, ecsURL, namespace, logPath string) *managerProc {
+func startManager(b *testing.B, bin, kubeconfig, ecsURL, namespace, logPath string, extraArgs ...string) *managerProc {
 	b.Helper()
 	m := &managerProc{
 		bin: bin,
@@ -36,6 +36,7 @@ func startManager(b *testing.B, bin, kubeconfig, ecsURL, namespace, logPath stri
 			"--manager-identity-namespaces", namespace},
 		logPath: logPath,
 	}
+	m.args = append(m.args, extraArgs...)
 	m.start(b)
 	return m
 }

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecsemu"
 )
@@ -51,7 +49,7 @@ func (p inFlightPeaks) observe(list *ecsv1alpha1.KeyPairDetachmentList) {
 		obj := &list.Items[i]
 		n := 0
 		for _, in := range obj.Status.Instances {
-			c := meta.FindStatusCondition(in.Conditions, ecsv1alpha1.ConditionRebooted)
+			c := ecsv1alpha1.FindInstanceCondition(in.Conditions, ecsv1alpha1.ConditionRebooted)
 			if c != nil && (c.Reason == ecsv1alpha1.ReasonRebootRequested || c.Reason == ecsv1alpha1.ReasonRebooting) {
 				n++
 			}

@@ -40,9 +40,11 @@ func rebootRollout(b *testing.B, cp controlPlane, manager string) {
 		objs[o] = detachment(fmt.Sprintf("roll-%02d", o), generated("i-roll", total, o*rolloutPerObject+1, rolloutPerObject),
 			rollout(rolloutMaxConcurrent))
 	}
+	writes := t.countWrites()
 	t.create(objs)
 	peaks := inFlightPeaks{}
 	out := t.await(rolloutObjects, 20*time.Minute, peaks.observe)
+	statusWrites := writes.total()
 
 	calls := maps.Clone(out.stats.Calls)
 	keyPairChecks := calls["DescribeKeyPairs"]
@@ -63,6 +65,7 @@ func rebootRollout(b *testing.B, cp controlPlane, manager string) {
 	b.ReportMetric(float64(reboots.most), "reboots-per-instance-max")
 	b.ReportMetric(float64(perObject), "peak-in-flight-per-object")
 	b.ReportMetric(float64(fleet), "peak-concurrent-reboots")
+	b.ReportMetric(float64(statusWrites)/rolloutObjects, "writes-per-object")
 	b.ReportMetric(out.converge.Seconds(), "converge-s")
 	b.ReportMetric(float64(out.peakRSSKiB)/1024, "manager-peak-MiB")
 	fmt.Printf("RebootRollout objects=%d instances=%d maxConcurrent=%d: %s calls=%d minimum=%d ratio=%.2f "+
@@ -73,6 +76,8 @@ func rebootRollout(b *testing.B, cp controlPlane, manager string) {
 	fmt.Printf("  reboots in flight: per object at most %d (cap maxConcurrent %d; status sampled every %s); "+
 		"fleet-wide at most %d in the emulator (cap %d objects × %d = %d)\n",
 		perObject, rolloutMaxConcurrent, pollEvery, fleet, rolloutObjects, rolloutMaxConcurrent, fleetCap)
+	fmt.Printf("  API server writes (status and finalizer) by the manager: %d, %.1f per object of %d instances\n",
+		statusWrites, float64(statusWrites)/rolloutObjects, rolloutPerObject)
 	fmt.Printf("  converge=%s manager peak RSS=%s\n", settledIn(out), mib(out.peakRSSKiB))
 	stopUnlessSettled(b, out)
 }

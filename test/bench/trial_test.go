@@ -25,15 +25,19 @@ type trial struct {
 	started time.Time
 	stopEmu func()
 	closed  bool
+	// pollEvery replaces the default listing interval of await, for trials whose objects are
+	// so large that listing them often would load the machine more than the manager does.
+	pollEvery time.Duration
 }
 
-func startTrial(b *testing.B, cp controlPlane, bin string, fleet ecsemu.Fleet, faults ecsemu.Faults) *trial {
+// managerArgs are added to the manager's flags.
+func startTrial(b *testing.B, cp controlPlane, bin string, fleet ecsemu.Fleet, faults ecsemu.Faults, managerArgs ...string) *trial {
 	b.Helper()
 	emu, url, stopEmu := startEmulator(b, fleet, faults)
 	t := &trial{b: b, cp: cp, emu: emu, stopEmu: stopEmu}
 	b.Cleanup(t.close)
 	t.ns = newNamespace(b, cp.client)
-	t.mgr = startManager(b, bin, cp.kubeconfig, url, t.ns, filepath.Join(b.TempDir(), "manager.log"))
+	t.mgr = startManager(b, bin, cp.kubeconfig, url, t.ns, filepath.Join(b.TempDir(), "manager.log"), managerArgs...)
 	return t
 }
 

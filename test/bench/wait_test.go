@@ -53,7 +53,11 @@ func (t *trial) await(want int, timeout time.Duration, observers ...observer) ou
 	b := t.b
 	b.Helper()
 	var last ecsv1alpha1.KeyPairDetachmentList
-	err := wait.PollUntilContextTimeout(context.Background(), pollEvery, timeout, true,
+	every := pollEvery
+	if t.pollEvery > 0 {
+		every = t.pollEvery
+	}
+	err := wait.PollUntilContextTimeout(context.Background(), every, timeout, true,
 		func(ctx context.Context) (bool, error) {
 			if t.mgr.exited() {
 				return false, fmt.Errorf("the manager exited on its own: %s", t.mgr.cmd.ProcessState)

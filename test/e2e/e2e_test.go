@@ -289,10 +289,10 @@ func instanceConditions(kpd *ecsv1alpha1.KeyPairDetachment) map[string][2]string
 	out := map[string][2]string{}
 	for _, i := range kpd.Status.Instances {
 		var r [2]string
-		if c := meta.FindStatusCondition(i.Conditions, ecsv1alpha1.ConditionDetached); c != nil {
+		if c := ecsv1alpha1.FindInstanceCondition(i.Conditions, ecsv1alpha1.ConditionDetached); c != nil {
 			r[0] = c.Reason
 		}
-		if c := meta.FindStatusCondition(i.Conditions, ecsv1alpha1.ConditionRebooted); c != nil {
+		if c := ecsv1alpha1.FindInstanceCondition(i.Conditions, ecsv1alpha1.ConditionRebooted); c != nil {
 			r[1] = c.Reason
 		}
 		out[i.InstanceID] = r

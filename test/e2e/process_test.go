@@ -246,6 +246,9 @@ func startManager(ctx context.Context) {
 		"--ecs-endpoint", emu.url,
 		"--metrics-bind-address", "0",
 		"--health-probe-bind-address", m.probe,
+		// The samples without a Secret of their own go to the sample namespace, as a platform
+		// team's objects would to the namespace it grants the identity.
+		"--manager-identity-namespaces", fleet.sampleNamespace,
 	)
 	m.cmd.Env = append(cleanEnv(),
 		"ALIBABA_CLOUD_ACCESS_KEY_ID="+managerAccessKeyID,
