@@ -21,19 +21,50 @@ doc() {
 has() { grep -Eq -- "$3" <<<"$1" || fail "$2: no match for /$3/"; }
 hasnt() { if grep -Eq -- "$3" <<<"$1"; then fail "$2: unexpected /$3/"; fi; }
 
-# The manager's pod: the security settings and probes the Deployment must keep.
+# The manager's pod: the security settings and probes the Deployment must keep, and its own
+# namespace (POD_NAMESPACE), the default of --manager-identity-namespaces.
 check_deployment() {
   local d="$1" what="$2"
   [ -n "$d" ] || fail "$what: no Deployment"
   for p in 'runAsNonRoot: true' 'readOnlyRootFilesystem: true' 'allowPrivilegeEscalation: false' \
            'type: RuntimeDefault' '^ +- ALL$' 'path: /healthz' 'path: /readyz' '--leader-elect' \
-           '--health-probe-bind-address=:8081' 'limits:' 'requests:'; do
+           '--health-probe-bind-address=:8081' 'limits:' 'requests:' 'name: POD_NAMESPACE' 'fieldPath: metadata.namespace'; do
     has "$d" "$what" "$p"
   done
 }
 
 # rules FILE: the rules: block of a ClusterRole document, as text.
 rules() { sed -n '/^rules:/,$p' <<<"$1"; }
+
+# check_metrics_rbac FILE AUTH_ROLE AUTH_BINDING READER_ROLE SA NS WHAT: secure metrics need the
+# manager to create TokenReviews and SubjectAccessReviews, and scrapers to get /metrics.
+check_metrics_rbac() {
+  local f="$1" what="$7"
+  local auth; auth="$(doc "$f" ClusterRole "$2")"
+  has "$auth" "$what metrics-auth ClusterRole" 'tokenreviews'
+  has "$auth" "$what metrics-auth ClusterRole" 'subjectaccessreviews'
+  local bind; bind="$(doc "$f" ClusterRoleBinding "$3")"
+  has "$bind" "$what metrics-auth ClusterRoleBinding" "^  name: $2\$"
+  has "$bind" "$what metrics-auth ClusterRoleBinding" "^  name: $5\$"
+  has "$bind" "$what metrics-auth ClusterRoleBinding" "^  namespace: $6\$"
+  local reader; reader="$(doc "$f" ClusterRole "$4")"
+  has "$reader" "$what metrics-reader ClusterRole" '/metrics'
+  has "$reader" "$what metrics-reader ClusterRole" '(- get|\["get"\])'
+}
+
+# check_aggregation FILE NAME_FORMAT WHAT VIEW EDIT ADMIN: which user ClusterRoles carry an
+# aggregate-to label (NAME_FORMAT has a %s for viewer, editor or admin). They exist either way.
+check_aggregation() {
+  local f="$1" fmt="$2" what="$3" want role into d
+  for spec in "viewer view $4" "editor edit $5" "admin admin $6"; do
+    read -r role into want <<<"$spec"
+    # shellcheck disable=SC2059 # the format is ours
+    d="$(doc "$f" ClusterRole "$(printf "$fmt" "$role")")"
+    [ -n "$d" ] || fail "$what: no ClusterRole $(printf "$fmt" "$role")"
+    if [ "$want" = true ]; then has "$d" "$what $role ClusterRole" "aggregate-to-$into: \"true\""
+    else hasnt "$d" "$what $role ClusterRole" "aggregate-to-"; fi
+  done
+}
 
 case "${1:-}" in
 kustomize)
@@ -48,11 +79,26 @@ kustomize)
   has "$(doc "$default" ClusterRoleBinding ecs-keypair-operator-manager-rolebinding)" ClusterRoleBinding 'name: ecs-keypair-operator-manager-role'
   has "$(doc "$default" Role ecs-keypair-operator-leader-election-role)" "leader election Role" 'leases'
   has "$(doc "$default" RoleBinding ecs-keypair-operator-leader-election-rolebinding)" "leader election RoleBinding" "namespace: $ns"
-  has "$(doc "$default" Service ecs-keypair-operator-controller-manager-metrics-service)" "metrics Service" 'targetPort: metrics'
+  # Unscoped by default, so the manager needs the cluster-wide Lease's Role, in kube-system.
+  lrole="$(doc "$default" Role ecs-keypair-operator-cluster-lease-role)"
+  has "$lrole" "cluster-lease Role" 'namespace: kube-system'
+  has "$lrole" "cluster-lease Role" 'leases'
+  lbind="$(doc "$default" RoleBinding ecs-keypair-operator-cluster-lease-rolebinding)"
+  has "$lbind" "cluster-lease RoleBinding" 'namespace: kube-system'
+  has "$lbind" "cluster-lease RoleBinding" '^  name: ecs-keypair-operator-controller-manager$'
+  has "$lbind" "cluster-lease RoleBinding" "^  namespace: $ns\$"
+  check_metrics_rbac "$default" ecs-keypair-operator-metrics-auth-role ecs-keypair-operator-metrics-auth-rolebinding \
+    ecs-keypair-operator-metrics-reader ecs-keypair-operator-controller-manager "$ns" kustomize
+  check_aggregation "$default" ecs-keypair-operator-keypairdetachment-%s-role kustomize true false false
+  svc="$(doc "$default" Service ecs-keypair-operator-controller-manager-metrics-service)"
+  has "$svc" "metrics Service" 'targetPort: metrics'
+  has "$svc" "metrics Service" 'port: 8443'
   dep="$(doc "$default" Deployment ecs-keypair-operator-controller-manager)"
   check_deployment "$dep" "kustomize Deployment"
   has "$dep" "kustomize Deployment" 'serviceAccountName: ecs-keypair-operator-controller-manager'
-  has "$dep" "kustomize Deployment" '--metrics-bind-address=:8080'
+  has "$dep" "kustomize Deployment" '--metrics-bind-address=:8443'
+  has "$dep" "kustomize Deployment" 'containerPort: 8443'
+  hasnt "$dep" "kustomize Deployment" '--metrics-secure=false'
   n=$(grep -c '^kind: KeyPairDetachment$' "$samples" || true)
   [ "$n" = 3 ] || fail "config/samples: $n KeyPairDetachments, want 3"
   has "$(doc "$samples" KeyPairDetachment retire-finance-key-reboot)" "reboot sample" 'enabled: true'
