@@ -108,11 +108,12 @@ CRD_FILE := ecs.keypairs.dev_keypairdetachments.yaml
 RENDERED := $(BIN)/rendered
 
 .PHONY: kustomize-build
-kustomize-build: $(KUSTOMIZE) ## Build config/default and config/samples with the pinned kustomize into bin/rendered/.
+kustomize-build: $(KUSTOMIZE) ## Build config/default, config/samples and config/prometheus with the pinned kustomize into bin/rendered/.
 	@mkdir -p $(RENDERED)
 	$(KUSTOMIZE) build config/default > $(RENDERED)/default.yaml
 	$(KUSTOMIZE) build config/samples > $(RENDERED)/samples.yaml
-	@hack/check-packaging.sh kustomize $(RENDERED)/default.yaml $(RENDERED)/samples.yaml
+	$(KUSTOMIZE) build config/prometheus > $(RENDERED)/prometheus.yaml
+	@hack/check-packaging.sh kustomize $(RENDERED)/default.yaml $(RENDERED)/samples.yaml $(RENDERED)/prometheus.yaml
 
 .PHONY: helm-crds
 helm-crds: manifests ## Copy the generated CRD and manager ClusterRole into the Helm chart.

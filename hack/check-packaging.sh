@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks of the install manifests, run by `make kustomize-build` and `make helm-check`:
-#   hack/check-packaging.sh kustomize DEFAULT.yaml SAMPLES.yaml   (kustomize build outputs)
+#   hack/check-packaging.sh kustomize DEFAULT.yaml SAMPLES.yaml PROMETHEUS.yaml  (kustomize build outputs)
 #   HELM=bin/helm hack/check-packaging.sh helm CHART OUTDIR        (renders the chart with several values)
 #   hack/check-packaging.sh makefile OUTDIR                         (the Deployment targets of the Makefile)
 # Each check prints what it looked for when it fails.
@@ -94,7 +94,7 @@ check_aggregation() {
 
 case "${1:-}" in
 kustomize)
-  default="$2" samples="$3"
+  default="$2" samples="$3" prometheus="$4"
   ns=ecs-keypair-operator-system
   has "$(doc "$default" Namespace $ns)" "Namespace $ns" "name: $ns"
   has "$(doc "$default" CustomResourceDefinition keypairdetachments.ecs.keypairs.dev)" CRD 'group: ecs.keypairs.dev'
@@ -125,12 +125,19 @@ kustomize)
   has "$dep" "kustomize Deployment" '--metrics-bind-address=:8443'
   has "$dep" "kustomize Deployment" 'containerPort: 8443'
   hasnt "$dep" "kustomize Deployment" '--metrics-secure=false'
+  # config/prometheus scrapes the metrics Service's https port with Prometheus' own token.
+  mon="$(doc "$prometheus" ServiceMonitor controller-manager-metrics-monitor)"
+  for p in 'port: https' 'scheme: https' 'bearerTokenFile: /var/run/secrets/kubernetes\.io/serviceaccount/token' \
+           'insecureSkipVerify: true' 'control-plane: controller-manager'; do
+    has "$mon" "config/prometheus ServiceMonitor" "$p"
+  done
+  has "$svc" "metrics Service (the ServiceMonitor's port)" 'name: https'
   n=$(grep -c '^kind: KeyPairDetachment$' "$samples" || true)
   [ "$n" = 3 ] || fail "config/samples: $n KeyPairDetachments, want 3"
   has "$(doc "$samples" KeyPairDetachment retire-finance-key-reboot)" "reboot sample" 'enabled: true'
   has "$(doc "$samples" KeyPairDetachment retire-ops-key)" "credentials sample" 'name: ecs-credentials'
   has "$(doc "$samples" Secret ecs-credentials)" "sample Secret" 'accessKeySecret:'
-  echo "kustomize: config/default ($(grep -c '^kind:' "$default") objects) and config/samples ($(grep -c '^kind:' "$samples") objects) are as expected"
+  echo "kustomize: config/default ($(grep -c '^kind:' "$default") objects) and config/samples ($(grep -c '^kind:' "$samples") objects) and config/prometheus are as expected"
   ;;
 helm)
   chart="$2" out="$3"
@@ -337,6 +344,6 @@ makefile)
   echo "makefile: install, uninstall, deploy, undeploy, docker-build and docker-push print the expected commands; deploy applies IMG without changing config/"
   ;;
 *)
-  fail "usage: $0 kustomize DEFAULT SAMPLES | helm CHART OUTDIR | makefile OUTDIR"
+  fail "usage: $0 kustomize DEFAULT SAMPLES PROMETHEUS | helm CHART OUTDIR | makefile OUTDIR"
   ;;
 esac
