@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks of the install manifests, run by `make kustomize-build` and `make helm-check`:
+# Checks of the install manifests, run by `make kustomize-build`, `make helm-check` and `make deploy-check`:
 #   hack/check-packaging.sh kustomize DEFAULT.yaml SAMPLES.yaml PROMETHEUS.yaml  (kustomize build outputs)
 #   HELM=bin/helm hack/check-packaging.sh helm CHART OUTDIR        (renders the chart with several values)
 #   hack/check-packaging.sh makefile OUTDIR                         (the Deployment targets of the Makefile)
