@@ -108,11 +108,12 @@ CRD_FILE := ecs.keypairs.dev_keypairdetachments.yaml
 RENDERED := $(BIN)/rendered
 
 .PHONY: kustomize-build
-kustomize-build: $(KUSTOMIZE) ## Build config/default and config/samples with the pinned kustomize into bin/rendered/.
+kustomize-build: $(KUSTOMIZE) ## Build config/default, config/samples and config/prometheus with the pinned kustomize into bin/rendered/.
 	@mkdir -p $(RENDERED)
 	$(KUSTOMIZE) build config/default > $(RENDERED)/default.yaml
 	$(KUSTOMIZE) build config/samples > $(RENDERED)/samples.yaml
-	@hack/check-packaging.sh kustomize $(RENDERED)/default.yaml $(RENDERED)/samples.yaml
+	$(KUSTOMIZE) build config/prometheus > $(RENDERED)/prometheus.yaml
+	@hack/check-packaging.sh kustomize $(RENDERED)/default.yaml $(RENDERED)/samples.yaml $(RENDERED)/prometheus.yaml
 
 .PHONY: helm-crds
 helm-crds: manifests ## Copy the generated CRD and manager ClusterRole into the Helm chart.
@@ -120,15 +121,19 @@ helm-crds: manifests ## Copy the generated CRD and manager ClusterRole into the 
 	cp config/rbac/role.yaml $(CHART)/files/manager-role.yaml
 
 .PHONY: helm-check
-helm-check: $(HELM) ## helm lint and helm template (default, Secret and RRSA values); fails if the chart's CRD or RBAC copy is stale.
+helm-check: $(HELM) ## helm lint, helm template with many values, schema refusals; fails if the chart's CRD or RBAC copy is stale.
 	@cmp -s config/crd/bases/$(CRD_FILE) $(CHART)/crds/$(CRD_FILE) && cmp -s config/rbac/role.yaml $(CHART)/files/manager-role.yaml || \
 	  { echo "The chart's copy of the CRD or of config/rbac/role.yaml is stale: run 'make helm-crds' and commit."; exit 1; }
 	$(HELM) lint --strict $(CHART)
 	$(HELM) lint --strict $(CHART) --set credentials.rrsa.roleName=ecs-keypair-operator
 	@HELM=$(HELM) hack/check-packaging.sh helm $(CHART) $(RENDERED)
 
+.PHONY: deploy-check
+deploy-check: $(KUSTOMIZE) ## Check the Deployment targets without a cluster: make -n, and deploy into a stub kubectl.
+	@hack/check-packaging.sh makefile $(RENDERED)
+
 .PHONY: package-check
-package-check: manifests kustomize-build helm-check ## kustomize build and the Helm checks, as CI runs them.
+package-check: manifests kustomize-build helm-check deploy-check ## kustomize build, the Helm and the Makefile checks, as CI runs them.
 
 $(KUSTOMIZE): hack/tools/go.mod hack/tools/go.sum
 	cd hack/tools && go build -o $(KUSTOMIZE) sigs.k8s.io/kustomize/kustomize/v5
@@ -141,3 +146,40 @@ $(HELM): hack/tools/go.mod hack/tools/go.sum
 	    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$$minor \
 	    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$$minor" \
 	  helm.sh/helm/v3/cmd/helm
+
+##@ Deployment
+
+# The image docker-build tags and deploy runs. The default suits a local cluster that is given the
+# image directly (kind load docker-image); otherwise IMG=REGISTRY/ecs-keypair-operator:TAG.
+IMG ?= ecs-keypair-operator:latest
+CONTAINER_TOOL ?= docker
+# kubectl is not pinned: it is yours, and acts on its current context.
+KUBECTL ?= kubectl
+
+.PHONY: docker-build
+docker-build: ## Build the manager image IMG with CONTAINER_TOOL (docker).
+	$(CONTAINER_TOOL) build -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the image IMG with CONTAINER_TOOL.
+	$(CONTAINER_TOOL) push $(IMG)
+
+.PHONY: install
+install: manifests $(KUSTOMIZE) ## Install the CRD with your kubectl (current context).
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply -f -
+
+.PHONY: uninstall
+uninstall: manifests $(KUSTOMIZE) ## Delete the CRD with your kubectl, and so every KeyPairDetachment.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
+
+# The image is set in a copy of config/, so that deploying never leaves a changed
+# config/manager/kustomization.yaml behind to be committed by mistake.
+.PHONY: deploy
+deploy: manifests $(KUSTOMIZE) ## Deploy config/default with the image IMG, with your kubectl.
+	tmp="$$(mktemp -d)" && trap 'rm -rf "$$tmp"' EXIT && cp -R config "$$tmp/" && \
+	(cd "$$tmp/config/manager" && $(KUSTOMIZE) edit set image controller=$(IMG)) && \
+	$(KUSTOMIZE) build "$$tmp/config/default" | $(KUBECTL) apply -f -
+
+.PHONY: undeploy
+undeploy: $(KUSTOMIZE) ## Delete what deploy created, with your kubectl: the CRD and every KeyPairDetachment too.
+	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -

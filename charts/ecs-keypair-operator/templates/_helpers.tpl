@@ -48,3 +48,17 @@ app.kubernetes.io/part-of: ecs-keypair-operator
 {{- end }}
 {{- if $r.roleName }}webhook{{ else if $r.roleArn }}manual{{ end }}
 {{- end }}
+
+{{/* The manager's image: repository@digest when a digest is given (the tag is then ignored). */}}
+{{- define "ecs-keypair-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the metrics Service port, after its scheme (the ServiceMonitor refers to it). */}}
+{{- define "ecs-keypair-operator.metricsPortName" -}}
+{{- if .Values.metrics.secure }}https{{ else }}http-metrics{{ end }}
+{{- end }}
