@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 )
@@ -34,7 +33,7 @@ type options struct {
 	resyncPeriod            time.Duration
 	leaderElect             bool
 	leaderElectionNamespace string
-	metricsAddr             string
+	metrics                 metricsOptions
 	probeAddr               string
 	managerIdentityNS       string
 }
@@ -51,7 +50,15 @@ func parseFlags() (options, zap.Options) {
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one manager replica works at a time.")
 	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
 		"Namespace of the leader-election Lease; empty means the Pod's own namespace (required outside a cluster).")
-	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
+	flag.StringVar(&o.metrics.bindAddress, "metrics-bind-address", ":8443", "Address of the Prometheus metrics endpoint; 0 disables it.")
+	flag.BoolVar(&o.metrics.secure, "metrics-secure", true, "Serve metrics over HTTPS to callers the API server authenticates "+
+		"and authorizes (get on /metrics); false serves plain HTTP to anyone, only on a trusted network.")
+	flag.StringVar(&o.metrics.certPath, "metrics-cert-path", "",
+		"Directory of the metrics serving certificate, reloaded when it changes; empty means a self-signed one.")
+	flag.StringVar(&o.metrics.certName, "metrics-cert-name", "tls.crt", "Certificate file in --metrics-cert-path.")
+	flag.StringVar(&o.metrics.keyName, "metrics-cert-key", "tls.key", "Private key file in --metrics-cert-path.")
+	flag.BoolVar(&o.metrics.enableHTTP2, "enable-http2", false,
+		"Serve metrics over HTTP/2 as well; off because of the HTTP/2 Stream Cancellation and Rapid Reset CVEs.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
 	flag.StringVar(&o.managerIdentityNS, "manager-identity-namespaces", "",
 		"Comma-separated namespaces whose objects may leave out spec.credentialsSecretRef and act with the manager's "+
@@ -67,12 +74,17 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
+	metricsOpts, err := o.metrics.serverOptions()
+	if err != nil {
+		log.Error(err, "Invalid metrics flags")
+		os.Exit(1)
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme: scheme,
 		// The controller never reads managedFields; at 1,000 instances per object they are as
 		// large as the status, and the cache would hold them for every object.
 		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
-		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "ecs-keypair-operator.keypairs.dev",
@@ -82,7 +94,8 @@ func main() {
 		log.Error(err, "Unable to create the manager")
 		os.Exit(1)
 	}
-	if err := setupReconcilers(mgr, o); err != nil {
+	ready := newReadiness(mgr.GetCache())
+	if err := setupReconcilers(mgr, o, ready); err != nil {
 		log.Error(err, "Unable to set up the reconcilers")
 		os.Exit(1)
 	}
@@ -90,11 +103,12 @@ func main() {
 		log.Error(err, "Unable to set up the health check")
 		os.Exit(1)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		log.Error(err, "Unable to set up the readiness check")
+	if err := ready.addTo(mgr); err != nil {
+		log.Error(err, "Unable to set up the readiness checks")
 		os.Exit(1)
 	}
-	log.Info("Starting the manager", "ecsEndpoint", o.ecsEndpoint, "resyncPeriod", o.resyncPeriod)
+	log.Info("Starting the manager", "ecsEndpoint", o.ecsEndpoint, "resyncPeriod", o.resyncPeriod,
+		"metricsBindAddress", o.metrics.bindAddress, "metricsSecure", o.metrics.secure)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "The manager stopped with an error")
 		os.Exit(1)

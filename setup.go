@@ -10,8 +10,9 @@ import (
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
 
-// setupReconcilers wires the controllers into the manager.
-func setupReconcilers(mgr ctrl.Manager, o options) error {
+// setupReconcilers wires the controllers into the manager and tells ready about the ECS client
+// factory once it is built.
+func setupReconcilers(mgr ctrl.Manager, o options, ready *readiness) error {
 	factory, err := ecs.NewFactory(ecs.FactoryOptions{Endpoint: o.ecsEndpoint, QPS: o.ecsQPS, Burst: o.ecsBurst})
 	if err != nil {
 		return fmt.Errorf("--ecs-endpoint: %w", err)
@@ -22,6 +23,7 @@ func setupReconcilers(mgr ctrl.Manager, o options) error {
 	}
 	ctrl.Log.WithName("setup").Info("ECS client ready", "identity", factory.Identity(),
 		"managerIdentityNamespaces", identityNamespaces)
+	ready.factoryBuilt(factory)
 	return controllers.NewKeyPairDetachmentReconciler(mgr, factory, controllers.Options{
 		ResyncPeriod:              o.resyncPeriod,
 		MaxConcurrentReconciles:   o.maxConcurrentReconciles,

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -37,8 +39,9 @@ var _ = Describe("The manager binary", Ordered, ContinueOnFailure, func() {
 		}
 	})
 
-	It("runs as an identity bound only to the generated RBAC", func(ctx SpecContext) {
+	It("runs as an identity bound only to the generated RBAC and the shipped metrics-auth-role", func(ctx SpecContext) {
 		applyGeneratedRBAC(ctx)
+		applyShippedClusterRole(ctx, "metrics_auth_role.yaml", managerSubject())
 		source := applyLeaderElectionRBAC(ctx)
 		AddReportEntry("leader-election RBAC", source)
 
@@ -55,6 +58,16 @@ var _ = Describe("The manager binary", Ordered, ContinueOnFailure, func() {
 	It("starts as that identity, becomes ready and takes the leader-election Lease", func(ctx SpecContext) {
 		startManager(ctx)
 		expectLeaseHeldBy(ctx, Default, manager)
+
+		By("checking that readiness covers the informer cache and the ECS client factory")
+		resp, err := http.Get("http://" + manager.probe + "/readyz?verbose")
+		Expect(err).NotTo(HaveOccurred())
+		defer func() { _ = resp.Body.Close() }()
+		body, err := io.ReadAll(resp.Body)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), string(body))
+		Expect(string(body)).To(ContainSubstring("[+]informer-cache ok"))
+		Expect(string(body)).To(ContainSubstring("[+]ecs-client-factory ok"))
 	})
 
 	It("reboots each instance exactly once although it is SIGKILLed twice during the rollout", func(ctx SpecContext) {
@@ -164,6 +177,27 @@ var _ = Describe("The manager binary", Ordered, ContinueOnFailure, func() {
 			converged = append(converged, waitReady(ctx, client.ObjectKeyFromObject(u), 2*time.Minute))
 		}
 		assertSamplesOutcome(converged)
+	})
+
+	It("serves metrics over HTTPS to a token bound to the shipped metrics-reader role, and to no one else", func(ctx SpecContext) {
+		ensureNamespace(ctx, metricsNamespace)
+		role := applyShippedClusterRole(ctx, "metrics_reader_role.yaml", serviceAccountSubject(metricsNamespace, metricsScraper))
+		Expect(role).To(Equal("metrics-reader"))
+		scraper := scraperToken(ctx, metricsNamespace, metricsScraper)
+		unbound := scraperToken(ctx, metricsNamespace, metricsUnboundAccount)
+		awaitMetricsAccess(ctx, serviceAccountUser(metricsNamespace, metricsScraper), true)
+		awaitMetricsAccess(ctx, serviceAccountUser(metricsNamespace, metricsUnboundAccount), false)
+
+		By("scraping without a token: 401")
+		code, body := scrapeMetrics(Default, "")
+		Expect(code).To(Equal(http.StatusUnauthorized), body)
+		By("scraping with a token whose account is not bound to metrics-reader: 403")
+		code, body = scrapeMetrics(Default, unbound)
+		Expect(code).To(Equal(http.StatusForbidden), body)
+		By("scraping with the metrics-reader token: 200 and the operator's ECS call counters")
+		code, body = scrapeMetrics(Default, scraper)
+		Expect(code).To(Equal(http.StatusOK), body)
+		Expect(body).To(ContainSubstring(`ecs_keypair_operator_ecs_calls_total{action="DescribeInstances",code="OK"}`))
 	})
 
 	It("never needed a permission it was not granted, led with the leader-election Role, and recorded events", func(ctx SpecContext) {

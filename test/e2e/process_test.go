@@ -197,6 +197,8 @@ type managerProcess struct {
 	cmd     *exec.Cmd
 	logPath string
 	probe   string
+	// metrics is the address of its metrics endpoint (HTTPS, authenticated).
+	metrics string
 	log     *os.File
 	done    chan struct{}
 	// holder is its leader-election identity, once it has taken the Lease.
@@ -233,6 +235,7 @@ func startManager(ctx context.Context) {
 		n:       managerRuns,
 		logPath: filepath.Join(workDir, fmt.Sprintf("manager-%d.log", managerRuns)),
 		probe:   fmt.Sprintf("127.0.0.1:%d", freePort()),
+		metrics: fmt.Sprintf("127.0.0.1:%d", freePort()),
 		done:    make(chan struct{}),
 	}
 	var err error
@@ -244,7 +247,7 @@ func startManager(ctx context.Context) {
 		"--leader-elect",
 		"--leader-election-namespace", managerNamespace,
 		"--ecs-endpoint", emu.url,
-		"--metrics-bind-address", "0",
+		"--metrics-bind-address", m.metrics,
 		"--health-probe-bind-address", m.probe,
 		// The samples without a Secret of their own go to the sample namespace, as a platform
 		// team's objects would to the namespace it grants the identity.

@@ -35,15 +35,7 @@ func applyGeneratedRBAC(ctx context.Context) {
 	for _, u := range objs {
 		switch u.GetKind() {
 		case "ClusterRole":
-			role := &rbacv1.ClusterRole{}
-			Expect(fromUnstructured(u, role)).To(Succeed())
-			Expect(admin.Create(ctx, role)).To(Succeed())
-			Expect(admin.Create(ctx, &rbacv1.ClusterRoleBinding{
-				ObjectMeta: metav1.ObjectMeta{Name: "e2e-" + role.Name},
-				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-				Subjects:   []rbacv1.Subject{managerSubject()},
-			})).To(Succeed())
-			clusterRoles = append(clusterRoles, role.Name)
+			clusterRoles = append(clusterRoles, applyClusterRole(ctx, u, managerSubject()))
 		case "Role":
 			applyRole(ctx, u, u.GetNamespace())
 		default:
@@ -51,6 +43,32 @@ func applyGeneratedRBAC(ctx context.Context) {
 		}
 	}
 	Expect(clusterRoles).To(ContainElement("manager-role"), "config/rbac/role.yaml has no ClusterRole manager-role")
+}
+
+// applyShippedClusterRole creates the one ClusterRole a hand-written file of config/rbac holds
+// and binds it to subject, as the file's binding does in a cluster. It returns the role's name.
+func applyShippedClusterRole(ctx context.Context, file string, subject rbacv1.Subject) string {
+	GinkgoHelper()
+	path := filepath.Join(repoRoot, "config", "rbac", file)
+	objs, err := readObjects(path)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(objs).To(HaveLen(1), "%s must hold exactly one object", path)
+	Expect(objs[0].GetKind()).To(Equal("ClusterRole"), path)
+	return applyClusterRole(ctx, objs[0], subject)
+}
+
+// applyClusterRole creates a ClusterRole as the object says and binds it to subject only.
+func applyClusterRole(ctx context.Context, u *unstructured.Unstructured, subject rbacv1.Subject) string {
+	GinkgoHelper()
+	role := &rbacv1.ClusterRole{}
+	Expect(fromUnstructured(u, role)).To(Succeed())
+	Expect(admin.Create(ctx, role)).To(Succeed())
+	Expect(admin.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e-" + role.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{subject},
+	})).To(Succeed())
+	return role.Name
 }
 
 // applyLeaderElectionRBAC grants what leader election needs in the manager's namespace: the
