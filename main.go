@@ -35,6 +35,7 @@ type options struct {
 	leaderElectionNamespace string
 	metricsAddr             string
 	probeAddr               string
+	scope                   scopeFlags
 }
 
 func parseFlags() (options, zap.Options) {
@@ -46,11 +47,13 @@ func parseFlags() (options, zap.Options) {
 	flag.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "KeyPairDetachments reconciled at once.")
 	flag.DurationVar(&o.resyncPeriod, "resync-period", 10*time.Minute,
 		"How often a converged object is observed again, so a key re-attached by someone else is detached again.")
-	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one manager replica works at a time.")
+	flag.BoolVar(&o.leaderElect, "leader-elect", false,
+		"Elect a leader so that only one manager replica works at a time; with --watch-namespaces only (unscoped, it is always on).")
 	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
-		"Namespace of the leader-election Lease; empty means the Pod's own namespace (required outside a cluster).")
+		"Namespace of the leader-election Lease with --watch-namespaces; empty means the Pod's own namespace (required outside a cluster).")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
+	o.scope.bind(flag.CommandLine)
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -62,14 +65,19 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
-		HealthProbeBindAddress:  o.probeAddr,
-		LeaderElection:          o.leaderElect,
-		LeaderElectionID:        "ecs-keypair-operator.keypairs.dev",
-		LeaderElectionNamespace: o.leaderElectionNamespace,
-	})
+	sc, err := resolveScope(o.scope, o.leaderElect, o.leaderElectionNamespace)
+	if err != nil {
+		log.Error(err, "Invalid flags")
+		os.Exit(1)
+	}
+	sc.logMode(log)
+	mgrOpts := ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress: o.probeAddr,
+	}
+	sc.apply(&mgrOpts)
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), mgrOpts)
 	if err != nil {
 		log.Error(err, "Unable to create the manager")
 		os.Exit(1)
