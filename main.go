@@ -36,6 +36,7 @@ type options struct {
 	metrics                 metricsOptions
 	probeAddr               string
 	managerIdentityNS       string
+	scope                   scopeFlags
 }
 
 func parseFlags() (options, zap.Options) {
@@ -47,9 +48,10 @@ func parseFlags() (options, zap.Options) {
 	flag.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "KeyPairDetachments reconciled at once.")
 	flag.DurationVar(&o.resyncPeriod, "resync-period", 10*time.Minute,
 		"How often a converged object is observed again, so a key re-attached by someone else is detached again.")
-	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one manager replica works at a time.")
+	flag.BoolVar(&o.leaderElect, "leader-elect", false,
+		"Elect a leader so that only one manager replica works at a time; with --watch-namespaces only (unscoped, it is always on).")
 	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
-		"Namespace of the leader-election Lease; empty means the Pod's own namespace (required outside a cluster).")
+		"Namespace of the leader-election Lease with --watch-namespaces; empty means the Pod's own namespace (required outside a cluster).")
 	flag.StringVar(&o.metrics.bindAddress, "metrics-bind-address", ":8443", "Address of the Prometheus metrics endpoint; 0 disables it.")
 	flag.BoolVar(&o.metrics.secure, "metrics-secure", true, "Serve metrics over HTTPS to callers the API server authenticates "+
 		"and authorizes (get on /metrics); false serves plain HTTP to anyone, only on a trusted network.")
@@ -63,6 +65,7 @@ func parseFlags() (options, zap.Options) {
 	flag.StringVar(&o.managerIdentityNS, "manager-identity-namespaces", "",
 		"Comma-separated namespaces whose objects may leave out spec.credentialsSecretRef and act with the manager's "+
 			"own cloud identity. Empty: only the namespace the manager runs in (POD_NAMESPACE).")
+	o.scope.bind(flag.CommandLine)
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -79,17 +82,22 @@ func main() {
 		log.Error(err, "Invalid metrics flags")
 		os.Exit(1)
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	sc, err := resolveScope(o.scope, o.leaderElect, o.leaderElectionNamespace)
+	if err != nil {
+		log.Error(err, "Invalid flags")
+		os.Exit(1)
+	}
+	sc.logMode(log)
+	mgrOpts := ctrl.Options{
 		Scheme: scheme,
 		// The controller never reads managedFields; at 1,000 instances per object they are as
 		// large as the status, and the cache would hold them for every object.
-		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
-		Metrics:                 metricsOpts,
-		HealthProbeBindAddress:  o.probeAddr,
-		LeaderElection:          o.leaderElect,
-		LeaderElectionID:        "ecs-keypair-operator.keypairs.dev",
-		LeaderElectionNamespace: o.leaderElectionNamespace,
-	})
+		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Metrics:                metricsOpts,
+		HealthProbeBindAddress: o.probeAddr,
+	}
+	sc.apply(&mgrOpts)
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), mgrOpts)
 	if err != nil {
 		log.Error(err, "Unable to create the manager")
 		os.Exit(1)

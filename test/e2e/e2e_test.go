@@ -38,11 +38,15 @@ var _ = Describe("The manager binary", Ordered, ContinueOnFailure, func() {
 			dumpEvidence(ctx)
 		}
 	})
+	// The last run is unscoped: alive, it would act on the objects of the other stories.
+	AfterAll(stopManager)
 
 	It("runs as an identity bound only to the generated RBAC and the shipped metrics-auth-role", func(ctx SpecContext) {
-		applyGeneratedRBAC(ctx)
+		ensureGeneratedRBAC(ctx)
 		applyShippedClusterRole(ctx, "metrics_auth_role.yaml", managerSubject())
-		source := applyLeaderElectionRBAC(ctx)
+		// The Role a kustomize install ships in the manager's namespace, and the same Role in the
+		// namespace of the cluster-wide Lease, which an unscoped installation needs.
+		source := applyLeaderElectionRBAC(ctx, managerNamespace, clusterLeaseNamespace)
 		AddReportEntry("leader-election RBAC", source)
 
 		By("checking that the identity may read KeyPairDetachments but is no cluster admin")
@@ -55,7 +59,7 @@ var _ = Describe("The manager binary", Ordered, ContinueOnFailure, func() {
 		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "creating a KeyPairDetachment must be forbidden, got %v", err)
 	})
 
-	It("starts as that identity, becomes ready and takes the leader-election Lease", func(ctx SpecContext) {
+	It("starts as that identity, becomes ready and takes the cluster-wide Lease", func(ctx SpecContext) {
 		startManager(ctx)
 		expectLeaseHeldBy(ctx, Default, manager)
 
@@ -264,9 +268,20 @@ func get(ctx context.Context, key types.NamespacedName) *ecsv1alpha1.KeyPairDeta
 // waitReady waits for Ready=True on the current generation, with the manager alive throughout.
 func waitReady(ctx context.Context, key types.NamespacedName, timeout time.Duration) *ecsv1alpha1.KeyPairDetachment {
 	GinkgoHelper()
+	return waitReadyWhile(ctx, key, timeout, manager)
+}
+
+// waitReadyWhile waits for Ready=True on the current generation, with the given manager
+// processes alive throughout.
+func waitReadyWhile(ctx context.Context, key types.NamespacedName, timeout time.Duration,
+	alive ...*managerProcess) *ecsv1alpha1.KeyPairDetachment {
+	GinkgoHelper()
 	kpd := &ecsv1alpha1.KeyPairDetachment{}
 	Eventually(func(g Gomega) {
-		expectAlive(g)
+		for _, m := range alive {
+			g.Expect(m).NotTo(BeNil())
+			m.expectAlive(g)
+		}
 		g.Expect(admin.Get(ctx, key, kpd)).To(Succeed())
 		g.Expect(kpd.Status.ObservedGeneration).To(Equal(kpd.Generation))
 		ready := meta.FindStatusCondition(kpd.Status.Conditions, ecsv1alpha1.ConditionReady)
@@ -366,13 +381,13 @@ func eventReasons(ctx context.Context, g Gomega, namespace, name string) []strin
 }
 
 // leaderElectionEvents lists the messages of the (core/v1) Events leader election records about
-// the Lease.
+// the cluster-wide Lease.
 func leaderElectionEvents(ctx context.Context, g Gomega) []string {
 	list := &corev1.EventList{}
-	g.Expect(admin.List(ctx, list, client.InNamespace(managerNamespace))).To(Succeed())
+	g.Expect(admin.List(ctx, list, client.InNamespace(clusterLeaseNamespace))).To(Succeed())
 	var messages []string
 	for _, e := range list.Items {
-		if e.Reason == "LeaderElection" && e.InvolvedObject.Kind == "Lease" && e.InvolvedObject.Name == leaderElectionID {
+		if e.Reason == "LeaderElection" && e.InvolvedObject.Kind == "Lease" && e.InvolvedObject.Name == clusterLeaseID {
 			messages = append(messages, e.Message)
 		}
 	}
@@ -403,7 +418,7 @@ func dumpEvidence(ctx context.Context) {
 		}
 	}
 	if admin != nil {
-		GinkgoWriter.Printf("\n----- leader-election Lease (holders by run: %v) -----\n", leaseHolders)
+		GinkgoWriter.Printf("\n----- cluster-wide Lease (holders by run: %v) -----\n", leaseHolders)
 		if lease, err := getLease(ctx); err == nil {
 			data, _ := yaml.Marshal(lease.Spec)
 			GinkgoWriter.Printf("%s\n", data)

@@ -106,7 +106,8 @@ type fleetPlan struct {
 // planFleet starts from the samples' own fleet (config/samples/fleet.yaml, which matches the
 // samples: i-demo004 is Stopped, i-demo006 carries another key) and adds: the accounts of the
 // manager and of the Secrets the samples ship, a Running Linux instance carrying the sample's
-// key for any sample instance the fleet lacks, and the rollout's instances. Reboots are made
+// key for any sample instance the fleet lacks, the rollout's instances and those of the stories
+// with several installations (installations_test.go). Reboots are made
 // faster (1s stopping, 2s starting) so that a rollout wave takes about one poll interval of the
 // controller (5s).
 func planFleet(samplesDir string) (*fleetPlan, error) {
@@ -167,6 +168,11 @@ func planFleet(samplesDir string) (*fleetPlan, error) {
 	}
 	p.file.Instances = append(p.file.Instances, fleetInstance{InstanceID: rolloutNoKey, RegionID: rolloutRegion,
 		OSType: "linux", Status: "Running"})
+	for _, id := range installationsInstanceIDs() {
+		p.file.Instances = append(p.file.Instances, fleetInstance{InstanceID: id, RegionID: rolloutRegion,
+			OSType: "linux", Status: "Running", KeyPairName: installationsKey})
+	}
+	keyPairs[fleetKeyPair{RegionID: rolloutRegion, KeyPairName: installationsKey}] = true
 	p.file.KeyPairs = p.file.KeyPairs[:0]
 	for kp := range keyPairs {
 		p.file.KeyPairs = append(p.file.KeyPairs, kp)

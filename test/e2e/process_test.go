@@ -194,6 +194,7 @@ func (r *readyLineWriter) Write(p []byte) (int, error) {
 // managerProcess is one run of the real manager binary.
 type managerProcess struct {
 	n       int
+	name    string
 	cmd     *exec.Cmd
 	logPath string
 	probe   string
@@ -201,7 +202,9 @@ type managerProcess struct {
 	metrics string
 	log     *os.File
 	done    chan struct{}
-	// holder is its leader-election identity, once it has taken the Lease.
+	// lease is the leader-election Lease it contends for; holder is its identity in it, once it
+	// has taken it.
+	lease  types.NamespacedName
 	holder string
 }
 
@@ -226,33 +229,50 @@ const (
 // gives it, waits until its readiness probe answers and then until it holds the leader-election
 // Lease (see awaitLeadership).
 //
-// Outside a Pod the manager cannot infer its namespace, so --leader-election-namespace names the
-// one it would run in; everything else about the election is main.go's and controller-runtime's.
+// It runs unscoped, as a default install does, so it elects on the cluster-wide Lease in
+// kube-system; --leader-elect and --leader-election-namespace are passed as a Deployment passes
+// them, and have no effect then.
 func startManager(ctx context.Context) {
 	GinkgoHelper()
 	managerRuns++
-	m := &managerProcess{
-		n:       managerRuns,
-		logPath: filepath.Join(workDir, fmt.Sprintf("manager-%d.log", managerRuns)),
-		probe:   fmt.Sprintf("127.0.0.1:%d", freePort()),
-		metrics: fmt.Sprintf("127.0.0.1:%d", freePort()),
-		done:    make(chan struct{}),
-	}
-	var err error
-	m.log, err = os.Create(m.logPath)
-	Expect(err).NotTo(HaveOccurred())
-	managerLogs = append(managerLogs, m.logPath)
-	m.cmd = exec.Command(managerBin,
-		"--kubeconfig", managerKubeconfig,
+	m := spawnManager(fmt.Sprintf("manager run %d", managerRuns), fmt.Sprintf("manager-%d.log", managerRuns),
+		types.NamespacedName{Namespace: clusterLeaseNamespace, Name: clusterLeaseID},
 		"--leader-elect",
 		"--leader-election-namespace", managerNamespace,
 		"--ecs-endpoint", emu.url,
-		"--metrics-bind-address", m.metrics,
-		"--health-probe-bind-address", m.probe,
 		// The samples without a Secret of their own go to the sample namespace, as a platform
 		// team's objects would to the namespace it grants the identity.
 		"--manager-identity-namespaces", fleet.sampleNamespace,
 	)
+	m.n = managerRuns
+	managerLogs = append(managerLogs, m.logPath)
+	manager = m
+	standby := m.awaitLeadership(ctx)
+	AddReportEntry(fmt.Sprintf("manager run %d leads", m.n),
+		fmt.Sprintf("holder %s, after %s on standby", m.holder, standby.Round(10*time.Millisecond)))
+}
+
+// spawnManager starts the manager binary as the restricted user with the manager's own cloud
+// identity in its environment, and waits until its readiness probe answers. args are the
+// flags of the story at hand; lease is the Lease they make it contend for.
+func spawnManager(name, logName string, lease types.NamespacedName, args ...string) *managerProcess {
+	GinkgoHelper()
+	m := &managerProcess{
+		name:    name,
+		logPath: filepath.Join(workDir, logName),
+		probe:   fmt.Sprintf("127.0.0.1:%d", freePort()),
+		metrics: fmt.Sprintf("127.0.0.1:%d", freePort()),
+		done:    make(chan struct{}),
+		lease:   lease,
+	}
+	var err error
+	m.log, err = os.Create(m.logPath)
+	Expect(err).NotTo(HaveOccurred())
+	m.cmd = exec.Command(managerBin, append([]string{
+		"--kubeconfig", managerKubeconfig,
+		"--metrics-bind-address", m.metrics,
+		"--health-probe-bind-address", m.probe,
+	}, args...)...)
 	m.cmd.Env = append(cleanEnv(),
 		"ALIBABA_CLOUD_ACCESS_KEY_ID="+managerAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET="+managerAccessKeySecret,
@@ -264,20 +284,17 @@ func startManager(ctx context.Context) {
 		_ = m.log.Close()
 		close(m.done)
 	}()
-	manager = m
-	By(fmt.Sprintf("manager run %d started (pid %d, log %s)", m.n, m.cmd.Process.Pid, m.logPath))
+	By(fmt.Sprintf("%s started (pid %d, log %s)", m.name, m.cmd.Process.Pid, m.logPath))
 	// Ready does not mean leading: the probes answer while the manager waits for the Lease, as a
 	// standby replica of a Deployment does.
 	Eventually(func(g Gomega) {
-		g.Expect(m.exited()).To(BeFalse(), "the manager exited: %s", m.cmd.ProcessState)
+		g.Expect(m.exited()).To(BeFalse(), "%s exited: %s", m.name, m.cmd.ProcessState)
 		resp, err := http.Get("http://" + m.probe + "/readyz")
 		g.Expect(err).NotTo(HaveOccurred())
 		_ = resp.Body.Close()
 		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
 	}).WithTimeout(60 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
-	standby := m.awaitLeadership(ctx)
-	AddReportEntry(fmt.Sprintf("manager run %d leads", m.n),
-		fmt.Sprintf("holder %s, after %s on standby", m.holder, standby.Round(10*time.Millisecond)))
+	return m
 }
 
 // leadershipTimeout bounds the wait for the Lease: after a SIGKILL the dead run's Lease must
@@ -301,7 +318,7 @@ func (m *managerProcess) awaitLeadership(ctx context.Context) time.Duration {
 		// The counters are read before the Lease: if the Lease still names no new holder, m was
 		// not leading yet when the counters were read.
 		calls := emu.stats(g).totalCalls()
-		lease, err := getLease(ctx)
+		lease, err := getLeaseAt(ctx, m.lease)
 		if err != nil && !apierrors.IsNotFound(err) {
 			StopTrying("reading the Lease").Wrap(err).Now()
 		}
@@ -323,10 +340,15 @@ func (m *managerProcess) awaitLeadership(ctx context.Context) time.Duration {
 	return time.Since(start)
 }
 
-// getLease reads the leader-election Lease as the test's admin.
+// getLease reads the cluster-wide Lease the manager runs of the main story contend for.
 func getLease(ctx context.Context) (*coordinationv1.Lease, error) {
+	return getLeaseAt(ctx, types.NamespacedName{Namespace: clusterLeaseNamespace, Name: clusterLeaseID})
+}
+
+// getLeaseAt reads a Lease as the test's admin.
+func getLeaseAt(ctx context.Context, key types.NamespacedName) (*coordinationv1.Lease, error) {
 	lease := &coordinationv1.Lease{}
-	if err := admin.Get(ctx, types.NamespacedName{Namespace: managerNamespace, Name: leaderElectionID}, lease); err != nil {
+	if err := admin.Get(ctx, key, lease); err != nil {
 		return nil, err
 	}
 	return lease, nil
@@ -335,15 +357,15 @@ func getLease(ctx context.Context) (*coordinationv1.Lease, error) {
 // expectLeaseHeldBy checks that m holds the Lease and renewed it within its duration: at a
 // SIGKILL (nothing is released then), the killed run; otherwise, the running one.
 func expectLeaseHeldBy(ctx context.Context, g Gomega, m *managerProcess) *coordinationv1.Lease {
-	lease, err := getLease(ctx)
+	lease, err := getLeaseAt(ctx, m.lease)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(m.holder).NotTo(BeEmpty(), "manager run %d never led", m.n)
-	g.Expect(ptr.Deref(lease.Spec.HolderIdentity, "")).To(Equal(m.holder), "the Lease's holder is not manager run %d", m.n)
+	g.Expect(m.holder).NotTo(BeEmpty(), "%s never led", m.name)
+	g.Expect(ptr.Deref(lease.Spec.HolderIdentity, "")).To(Equal(m.holder), "the Lease's holder is not %s", m.name)
 	duration := time.Duration(ptr.Deref(lease.Spec.LeaseDurationSeconds, 0)) * time.Second
 	g.Expect(duration).To(BeNumerically(">", 0))
 	g.Expect(lease.Spec.RenewTime).NotTo(BeNil())
 	g.Expect(time.Since(lease.Spec.RenewTime.Time)).To(BeNumerically("<", duration),
-		"manager run %d last renewed the Lease at %s", m.n, lease.Spec.RenewTime)
+		"%s last renewed the Lease at %s", m.name, lease.Spec.RenewTime)
 	return lease
 }
 
@@ -367,20 +389,31 @@ func (m *managerProcess) kill() {
 // expectAlive fails when the current manager run has exited on its own.
 func expectAlive(g Gomega) {
 	g.Expect(manager).NotTo(BeNil())
-	g.Expect(manager.exited()).To(BeFalse(), "manager run %d exited on its own: %s", manager.n, manager.cmd.ProcessState)
+	manager.expectAlive(g)
+}
+
+func (m *managerProcess) expectAlive(g Gomega) {
+	g.Expect(m.exited()).To(BeFalse(), "%s exited on its own: %s", m.name, m.cmd.ProcessState)
 }
 
 // stopManager ends the current run gracefully (SIGTERM), if any.
 func stopManager() {
-	if manager == nil || manager.exited() {
+	if manager != nil {
+		manager.stop()
+	}
+}
+
+// stop ends a run gracefully (SIGTERM) unless it has exited already.
+func (m *managerProcess) stop() {
+	if m.exited() {
 		return
 	}
-	_ = manager.cmd.Process.Signal(syscall.SIGTERM)
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-manager.done:
+	case <-m.done:
 	case <-time.After(30 * time.Second):
-		_ = manager.cmd.Process.Kill()
-		<-manager.done
+		_ = m.cmd.Process.Kill()
+		<-m.done
 	}
 }
 

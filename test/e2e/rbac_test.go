@@ -71,12 +71,47 @@ func applyClusterRole(ctx context.Context, u *unstructured.Unstructured, subject
 	return role.Name
 }
 
-// applyLeaderElectionRBAC grants what leader election needs in the manager's namespace: the
-// Role of config/rbac/leader_election_role.yaml when the repository ships one, otherwise the
-// equivalent of kubebuilder's scaffolded leader-election Role. It returns which one it used.
-func applyLeaderElectionRBAC(ctx context.Context) string {
+// Stories run in random order and each needs the manager's RBAC: the first applies it.
+var (
+	generatedRBACApplied      bool
+	leaderElectionRBACApplied = map[string]bool{}
+)
+
+// ensureGeneratedRBAC applies the generated RBAC unless a story already has.
+func ensureGeneratedRBAC(ctx context.Context) {
+	GinkgoHelper()
+	if !generatedRBACApplied {
+		applyGeneratedRBAC(ctx)
+		generatedRBACApplied = true
+	}
+}
+
+// applyLeaderElectionRBAC grants what leader election needs in each of namespaces (where the
+// manager's Leases live) unless already granted there: the Role of
+// config/rbac/leader_election_role.yaml when the repository ships one, otherwise the equivalent
+// of kubebuilder's scaffolded leader-election Role. It returns which one it used.
+func applyLeaderElectionRBAC(ctx context.Context, namespaces ...string) string {
 	GinkgoHelper()
 	ensureNamespace(ctx, managerNamespace)
+	roles, source := leaderElectionRoles()
+	for _, ns := range namespaces {
+		if leaderElectionRBACApplied[ns] {
+			continue
+		}
+		for _, u := range roles {
+			u = u.DeepCopy()
+			// kustomize replaces the file's placeholder namespace ("system") at build time.
+			u.SetNamespace(ns)
+			applyRole(ctx, u, ns)
+		}
+		leaderElectionRBACApplied[ns] = true
+	}
+	return source
+}
+
+// leaderElectionRoles reads the leader-election Roles the repository ships, or defines one.
+func leaderElectionRoles() ([]*unstructured.Unstructured, string) {
+	GinkgoHelper()
 	path := filepath.Join(repoRoot, "config", "rbac", "leader_election_role.yaml")
 	objs, err := readObjects(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -94,21 +129,17 @@ func applyLeaderElectionRBAC(ctx context.Context) string {
 		Expect(err).NotTo(HaveOccurred())
 		obj := &unstructured.Unstructured{Object: u}
 		obj.SetKind("Role")
-		applyRole(ctx, obj, managerNamespace)
-		return "a Role defined in test/e2e (config/rbac/leader_election_role.yaml does not exist)"
+		return []*unstructured.Unstructured{obj}, "a Role defined in test/e2e (config/rbac/leader_election_role.yaml does not exist)"
 	}
 	Expect(err).NotTo(HaveOccurred())
-	roles := 0
+	var roles []*unstructured.Unstructured
 	for _, u := range objs {
 		if u.GetKind() == "Role" {
-			// kustomize replaces the file's placeholder namespace ("system") at build time.
-			u.SetNamespace(managerNamespace)
-			applyRole(ctx, u, managerNamespace)
-			roles++
+			roles = append(roles, u)
 		}
 	}
-	Expect(roles).To(BeNumerically(">", 0), "%s holds no Role", path)
-	return path
+	Expect(roles).NotTo(BeEmpty(), "%s holds no Role", path)
+	return roles, path
 }
 
 // applyRole creates a Role in namespace (when the object names none) and binds it to the manager.

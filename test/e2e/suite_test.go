@@ -33,7 +33,11 @@ const (
 	// whose name is the username of the manager's ServiceAccount, so the bindings below are the
 	// ones a cluster install makes (subject kind ServiceAccount).
 	managerServiceAccount = "ecs-keypair-operator-controller-manager"
-	// leaderElectionID is the Lease name main.go uses.
+	// clusterLeaseNamespace and clusterLeaseID name the Lease that every unscoped installation
+	// contends for (main.go's default --cluster-lease-namespace and its Lease name).
+	clusterLeaseNamespace = "kube-system"
+	clusterLeaseID        = "ecs-keypair-operator-cluster.keypairs.dev"
+	// leaderElectionID is the Lease name of a scoped installation, in its own namespace.
 	leaderElectionID = "ecs-keypair-operator.keypairs.dev"
 )
 
