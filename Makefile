@@ -65,7 +65,7 @@ test: manifests generate ## Run every test, envtest suites included, with the ra
 	go test -race -count=1 -timeout 25m ./... -coverprofile cover.out
 
 .PHONY: test-e2e
-test-e2e: manifests ## End-to-end test: the real manager and emulator binaries, generated RBAC, SIGKILLs (~1.5 min).
+test-e2e: manifests ## End-to-end test: the real manager and emulator binaries, generated RBAC, SIGKILLs, two installations (~2.5 min).
 	@$(WITH_ASSETS) echo "Using control plane in $$KUBEBUILDER_ASSETS"; \
 	go vet -tags e2e ./test/e2e/ && \
 	go test -tags e2e -count=1 -timeout 10m ./test/e2e/ -v -ginkgo.v

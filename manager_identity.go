@@ -1,10 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"strings"
-
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // envPodNamespace is set from the downward API by the chart and config/default.
@@ -22,22 +19,4 @@ func managerIdentityNamespaces(flagValue string, getenv func(string) string) ([]
 		return nil, nil
 	}
 	return parseNamespaceList(flagValue)
-}
-
-// parseNamespaceList splits a comma-separated list of namespace names, refusing empty entries
-// and names Kubernetes would refuse, so that a typo fails at start instead of silently
-// granting nothing.
-func parseNamespaceList(value string) ([]string, error) {
-	var out []string
-	for _, part := range strings.Split(value, ",") {
-		ns := strings.TrimSpace(part)
-		if ns == "" {
-			return nil, fmt.Errorf("empty namespace in %q", value)
-		}
-		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-			return nil, fmt.Errorf("%q is not a namespace name: %s", ns, strings.Join(errs, "; "))
-		}
-		out = append(out, ns)
-	}
-	return out, nil
 }

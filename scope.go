@@ -51,7 +51,7 @@ type scope struct {
 // cluster-wide Lease: --leader-elect and --leader-election-namespace only apply to scoped
 // installations, whose Leases live in their own namespaces.
 func resolveScope(f scopeFlags, leaderElect bool, leaderElectionNamespace string) (scope, error) {
-	namespaces, err := parseWatchNamespaces(f.watchNamespaces)
+	namespaces, err := parseNamespaceList(f.watchNamespaces)
 	if err != nil {
 		return scope{}, fmt.Errorf("--watch-namespaces: %w", err)
 	}
@@ -69,10 +69,10 @@ func resolveScope(f scopeFlags, leaderElect bool, leaderElectionNamespace string
 	return scope{leaderElect: true, leaseNamespace: f.clusterLeaseNamespace, leaseName: clusterLeaseID}, nil
 }
 
-// parseWatchNamespaces reads a comma-separated list of namespace names. A blank value means
-// every namespace; a blank entry within a list is refused, as it is most likely a typo that
+// parseNamespaceList reads a comma-separated list of namespace names (--watch-namespaces,
+// --manager-identity-namespaces). A blank value is an empty list; a blank entry within a list is refused, as it is most likely a typo that
 // would otherwise silently narrow or widen what the installation acts on.
-func parseWatchNamespaces(value string) ([]string, error) {
+func parseNamespaceList(value string) ([]string, error) {
 	if strings.TrimSpace(value) == "" {
 		return nil, nil
 	}

@@ -33,18 +33,18 @@ func TestParseWatchNamespaces(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseWatchNamespaces(tt.value)
+			got, err := parseNamespaceList(tt.value)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("parseWatchNamespaces(%q) error = %v, want one containing %q", tt.value, err, tt.wantErr)
+					t.Fatalf("parseNamespaceList(%q) error = %v, want one containing %q", tt.value, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("parseWatchNamespaces(%q): %v", tt.value, err)
+				t.Fatalf("parseNamespaceList(%q): %v", tt.value, err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("parseWatchNamespaces(%q) = %q, want %q", tt.value, got, tt.want)
+				t.Fatalf("parseNamespaceList(%q) = %q, want %q", tt.value, got, tt.want)
 			}
 		})
 	}
