@@ -57,7 +57,6 @@ check_metrics_rbac() {
 # operator's metrics that exist: the names registered in controllers/ and internal/ecs/ (a
 # histogram's series carry a _bucket, _sum or _count suffix).
 check_dashboard() {
-  command -v jq >/dev/null || fail "$2: jq is needed to check the dashboard JSON"
   local known
   known="$(grep -rhoE --include='*.go' --exclude='*_test.go' 'Name: +"ecs_keypair_operator_[a-z_]+"' controllers internal/ecs |
     grep -oE 'ecs_keypair_operator_[a-z_]+' | sort -u | paste -sd'|')"
@@ -67,13 +66,13 @@ check_dashboard() {
   json="$(sed -n '/^  ecs-keypair-operator\.json: |/,$p' <<<"$1" | tail -n +2 | sed 's/^    //')"
   [ -n "$json" ] || fail "$2: no dashboard JSON"
   local exprs
-  exprs="$(jq -er '[.. | objects | select(has("expr")) | .expr] | if length == 0 then error("no queries") else .[] end' <<<"$json")" ||
+  exprs="$(go run ./hack/dashboardexprs <<<"$json")" ||
     fail "$2: the dashboard is not JSON with queries"
   local m
   for m in $(grep -Eo 'ecs_keypair_operator_[a-z_]+' <<<"$exprs" | sort -u); do
     grep -Eqx "$known" <<<"$m" || fail "$2: the dashboard queries $m, which the manager does not export"
   done
-  for m in instances reboots_total ecs_calls_total ecs_rate_limit_qps; do
+  for m in instances reboots_total reboots_in_flight reboot_max_concurrent ecs_calls_total ecs_rate_limit_qps; do
     grep -q "ecs_keypair_operator_$m" <<<"$exprs" || fail "$2: no panel queries ecs_keypair_operator_$m"
   done
 }
