@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+	"github.com/keypairs-dev/ecs-keypair-operator/controllers"
 )
 
 var scheme = runtime.NewScheme()
@@ -89,10 +90,8 @@ func main() {
 	}
 	sc.logMode(log)
 	mgrOpts := ctrl.Options{
-		Scheme: scheme,
-		// The controller never reads managedFields; at 1,000 instances per object they are as
-		// large as the status, and the cache would hold them for every object.
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Scheme:                 scheme,
+		Cache:                  cache.Options{DefaultTransform: controllers.CacheTransform()},
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: o.probeAddr,
 	}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 )
 
@@ -40,7 +39,7 @@ func (m metricsOptions) serverOptions() (metricsserver.Options, error) {
 		return opts, nil
 	}
 	opts.SecureServing = true
-	opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	opts.FilterProvider = withTokenReviewAuth
 	if !m.enableHTTP2 {
 		opts.TLSOpts = append(opts.TLSOpts, disableHTTP2)
 	}

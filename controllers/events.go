@@ -22,7 +22,7 @@ func (run *run) event(eventType, reason, action, note string, args ...any) {
 // emitSummaryEvents reports transitions of the object's Ready condition that a human must see:
 // credentials errors, a missing key pair, a halted or finished rollout, convergence.
 func (run *run) emitSummaryEvents() {
-	was := conditionReason(run.before, ecsv1alpha1.ConditionReady)
+	was := conditionReason(&ecsv1alpha1.KeyPairDetachmentStatus{Conditions: run.before}, ecsv1alpha1.ConditionReady)
 	now := conditionReason(&run.obj.Status, ecsv1alpha1.ConditionReady)
 	if was == now {
 		return

@@ -100,7 +100,7 @@ func startManager(o managerOptions) (stop func()) {
 		Scheme:                 scheme.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: watched(o)},
+		Cache:                  cache.Options{DefaultNamespaces: watched(o), DefaultTransform: CacheTransform()},
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())

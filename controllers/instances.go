@@ -64,18 +64,18 @@ type instanceTable struct {
 // newInstanceTable aligns the status with the spec: entries of removed IDs are dropped, new IDs
 // start Pending, and every entry keeps what earlier reconciles recorded.
 func newInstanceTable(obj *ecsv1alpha1.KeyPairDetachment) *instanceTable {
-	previous := make(map[string]ecsv1alpha1.InstanceStatus, len(obj.Status.Instances))
-	for _, s := range obj.Status.Instances {
-		previous[s.InstanceID] = s
+	previous := make(map[string]int, len(obj.Status.Instances))
+	for n, s := range obj.Status.Instances {
+		previous[s.InstanceID] = n
 	}
 	t := &instanceTable{byID: make(map[string]*instance, len(obj.Spec.InstanceIDs))}
 	for _, id := range obj.Spec.InstanceIDs {
 		if _, dup := t.byID[id]; dup {
 			continue
 		}
-		s, ok := previous[id]
-		if !ok {
-			s = ecsv1alpha1.InstanceStatus{InstanceID: id}
+		s := ecsv1alpha1.InstanceStatus{InstanceID: id}
+		if n, ok := previous[id]; ok {
+			s = obj.Status.Instances[n]
 		}
 		s.Conditions = append([]ecsv1alpha1.InstanceCondition(nil), s.Conditions...)
 		inst := &instance{status: &s}

@@ -105,13 +105,13 @@ func (run *run) observeRollout(ctx context.Context, cloud ecs.Client) error {
 		i := run.table.byID[id]
 		inFlight[id] = rebootInFlight(i.reason(ecsv1alpha1.ConditionRebooted))
 		if i.observed != nil {
-			known[id] = polled{instance: *i.observed, found: i.found, startedAt: run.now}
+			known[id] = polledOf(*i.observed, i.found, run.now)
 		}
 	}
 	got, err := run.r.poller.observe(ctx, cloud, run.scope, run.key(), ids(watch), tracked, inFlight, known)
 	for _, i := range watch {
 		if o, ok := got[i.id()]; ok && i.observed == nil {
-			i.observed, i.found = &o.instance, o.found
+			i.observed, i.found = o.instance(i.id()), o.found
 		}
 	}
 	return err

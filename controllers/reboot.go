@@ -90,8 +90,7 @@ func (run *run) settleAndAssign() {
 			i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonDetaching:
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "Waiting for the detach")
 		default:
-			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonNotRequired,
-				"The key pair was not detached from it")
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonNotRequired, "")
 		}
 	}
 }

@@ -133,8 +133,7 @@ func (run *run) applyDuty(i *instance, d rebootDuty) (due bool) {
 	key := run.obj.Spec.KeyPairName
 	switch d.kind {
 	case dutyNone:
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonNotRequired,
-			fmt.Sprintf("Neither this object nor another one detached %s from it", key))
+		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonNotRequired, "")
 	case dutyWaitDetach:
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
 			fmt.Sprintf("Waiting for %s, which also names it, to settle its detach", d.peer))
@@ -151,8 +150,7 @@ func (run *run) applyDuty(i *instance, d rebootDuty) (due bool) {
 			fmt.Sprintf("%s asked for its reboot and reports %s; not asked again, which could reboot it twice", d.peer, d.peerReason))
 	case dutySelf:
 		if i.observed != nil && i.found && i.observed.Status == ecs.StatusStopped {
-			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceStopped,
-				"Stopped: the detach takes effect at its next start; the operator never starts it")
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceStopped, "")
 			return false
 		}
 		if i.reason(ecsv1alpha1.ConditionRebooted) != ecsv1alpha1.ReasonRolloutHalted {

@@ -56,8 +56,7 @@ func (run *run) settleInFlight(i *instance) {
 				fmt.Sprintf("ECS shows it %s; waiting for Running", o.Status))
 		}
 	case o.Status == ecs.StatusStopped:
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceStopped,
-			"Stopped during the rollout: the detach takes effect at its next start; the operator never starts it")
+		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceStopped, "")
 	case elapsed > timeout.Duration && c.Reason == ecsv1alpha1.ReasonRebootRequested:
 		countReboots(rebootFailed, 1)
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootUnconfirmed,

@@ -60,8 +60,8 @@ func TestRolloutPollerSharesObservations(t *testing.T) {
 
 	p.changed("cn-hangzhou/manager", []string{"a1"}) // a asks ECS to reboot a1
 	w.status["a1"] = ecs.StatusStopping
-	if got := observe(a, idsA); got["a1"].instance.Status != ecs.StatusStopping {
-		t.Errorf("a1 read %s from before the reboot request", got["a1"].instance.Status)
+	if got := observe(a, idsA); got["a1"].status != ecs.StatusStopping {
+		t.Errorf("a1 read %s from before the reboot request", got["a1"].status)
 	}
 	if len(pages) != 4 {
 		t.Fatalf("%d calls: an observation older than the request must not be used", len(pages))
@@ -74,8 +74,8 @@ func TestRolloutPollerSharesObservations(t *testing.T) {
 	if !slices.Equal(woken, []types.NamespacedName{a}) {
 		t.Errorf("woken %v; a's instance a2 changed in b's observation", woken)
 	}
-	if got := observe(a, idsA); got["a2"].instance.Status != ecs.StatusStopping {
-		t.Errorf("a reads a2 %s from b's observation", got["a2"].instance.Status)
+	if got := observe(a, idsA); got["a2"].status != ecs.StatusStopping {
+		t.Errorf("a reads a2 %s from b's observation", got["a2"].status)
 	}
 
 	if _, err := p.observe(ctx, cloud, "cn-beijing/manager", a, []string{"a1"}, []string{"a1"}, allInFlight([]string{"a1"}), nil); err != nil {
@@ -135,8 +135,8 @@ func TestRolloutPollerReusesWhatPassesObserved(t *testing.T) {
 	ids := []string{"f1", "d1"}
 	inFlight := map[string]bool{"f1": true}
 	known := map[string]polled{
-		"f1": {instance: ecs.Instance{ID: "f1", Status: ecs.StatusRunning}, found: true, startedAt: clock.t},
-		"d1": {instance: ecs.Instance{ID: "d1", Status: ecs.StatusRunning}, found: true, startedAt: clock.t},
+		"f1": {status: ecs.StatusRunning, found: true, startedAt: clock.t},
+		"d1": {status: ecs.StatusRunning, found: true, startedAt: clock.t},
 	}
 	clock.t = clock.t.Add(time.Millisecond)
 	if _, err := p.observe(context.Background(), cloud, "k", a, ids, ids, inFlight, known); err != nil {
@@ -153,5 +153,32 @@ func TestRolloutPollerReusesWhatPassesObserved(t *testing.T) {
 	}
 	if len(pages) != 1 || !slices.Equal(pages[0], []string{"f1"}) {
 		t.Errorf("pages %v: only the instance in flight needs a fresh observation", pages)
+	}
+}
+
+// TestFinishedRolloutLeavesThePoller: once a pass settles every reboot, the object's
+// candidates leave the shared poller at once, not at its next pass a resync period later.
+func TestFinishedRolloutLeavesThePoller(t *testing.T) {
+	ids := []string{"i-s1", "i-s2", "i-s3"}
+	w := newWorld(ids)
+	for _, id := range ids {
+		w.status[id] = ecs.StatusStopped
+	}
+	obj := unitObject("stopped", ids, true)
+	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe,
+		DetachKeyPairFn: func(_ string, ids []string) (ecs.BatchResult, error) { return w.detachAll(ids), nil }}
+	r := unitReconciler(t, (&unitClock{t: bootedAt}).now, cloud, obj)
+	got, _, err := unitPass(t, r, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := got.Status.Summary.Detached; n != 3 {
+		t.Fatalf("detached %d, want 3", n)
+	}
+	for _, s := range r.poller.scopes {
+		if len(s.watching) != 0 || len(s.seen) != 0 {
+			t.Errorf("the poller still holds %d watchers and %d observations after the rollout settled",
+				len(s.watching), len(s.seen))
+		}
 	}
 }

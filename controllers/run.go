@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
@@ -26,9 +28,9 @@ type run struct {
 	problem *objectProblem
 	// unsettledAtStart counts the instances awaiting their detach outcome when the pass began.
 	unsettledAtStart int
-	// before is the status as read, for events about transitions; written is the last status
-	// this run wrote (or read), to skip writes that change nothing.
-	before  *ecsv1alpha1.KeyPairDetachmentStatus
+	// before is the object's conditions as read, for events about transitions; written is the
+	// last status this run wrote (or read), to skip writes that change nothing.
+	before  []metav1.Condition
 	written *ecsv1alpha1.KeyPairDetachmentStatus
 	// peers is what other objects naming the same instances say about them.
 	peers peerView
@@ -51,7 +53,7 @@ type objectProblem struct {
 func newRun(r *KeyPairDetachmentReconciler, obj *ecsv1alpha1.KeyPairDetachment) *run {
 	run := &run{
 		r: r, obj: obj, table: newInstanceTable(obj), now: r.now(),
-		before: obj.Status.DeepCopy(), written: obj.Status.DeepCopy(),
+		before: slices.Clone(obj.Status.Conditions), written: obj.Status.DeepCopy(),
 	}
 	run.unsettledAtStart = len(run.table.where(unsettled))
 	return run
@@ -119,6 +121,7 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	if run.rolloutActive() {
 		return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil
 	}
+	run.r.poller.leave(run.scope, run.key())
 	return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
 }
 

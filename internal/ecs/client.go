@@ -38,6 +38,17 @@ type Instance struct {
 	LockReasons []string
 }
 
+// CanonicalStatus returns status as one of the constants above when it is one, so that
+// observations kept for long share ECS's few status strings instead of holding a copy each.
+func CanonicalStatus(status string) string {
+	for _, known := range []string{StatusRunning, StatusStopped, StatusStopping, StatusStarting, StatusPending} {
+		if status == known {
+			return known
+		}
+	}
+	return status
+}
+
 // InstanceResult is the outcome of a batch call for one instance. Code is empty on success.
 type InstanceResult struct {
 	InstanceID string
