@@ -116,6 +116,10 @@ func (s scope) apply(o *ctrl.Options) {
 	o.LeaderElection = s.leaderElect
 	o.LeaderElectionID = s.leaseName
 	o.LeaderElectionNamespace = s.leaseNamespace
+	// A stopped manager hands the Lease over at once instead of making its successor (the next
+	// Pod of a rolling update) wait out the lease duration. Safe because main exits as soon
+	// as the manager has stopped, after its reconciles have finished.
+	o.LeaderElectionReleaseOnCancel = s.leaderElect
 }
 
 // logMode says at start which mode the manager runs in, so that an operator reading the logs

@@ -146,6 +146,10 @@ func TestResolveScopeSetsManagerOptions(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("options = %+v, want %+v", got, tt.want)
 			}
+			if o.LeaderElectionReleaseOnCancel != o.LeaderElection {
+				t.Errorf("ReleaseOnCancel %v with leader election %v: a stopped leader must hand its Lease over",
+					o.LeaderElectionReleaseOnCancel, o.LeaderElection)
+			}
 			if o.Cache.SyncPeriod != &syncPeriod {
 				t.Fatal("apply replaced cache settings that are not the scope's")
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // managerProc is the manager binary run as a child process with its default flags, except
@@ -88,14 +89,25 @@ func (m *managerProc) kill(b *testing.B, note string) {
 	m.endedPeakKiB = max(m.endedPeakKiB, maxRSSKiB(m.cmd.ProcessState))
 }
 
-// stop ends the current run, if any; it may be called more than once.
+// stop ends the current run, if any, as a Deployment's rolling update does: SIGTERM, then
+// SIGKILL if it has not ended within the grace period. A graceful stop hands the Lease over,
+// so the next trial's manager does not wait out the lease duration. It may be called more
+// than once.
 func (m *managerProc) stop() {
 	if m.cmd == nil || m.exited() {
 		return
 	}
-	_ = m.cmd.Process.Kill()
-	<-m.done
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(stopGracePeriod):
+		_ = m.cmd.Process.Kill()
+		<-m.done
+	}
 }
+
+// stopGracePeriod is a Pod's default terminationGracePeriodSeconds.
+const stopGracePeriod = 30 * time.Second
 
 // peakKiB is the highest peak RSS over every run of this manager, the live one included.
 func (m *managerProc) peakKiB(b *testing.B) int {
