@@ -64,26 +64,54 @@ type accessReviewer interface {
 type reviewAuth struct {
 	tokens tokenReviewer
 	access accessReviewer
-	now    func() time.Time
 
-	mu    sync.Mutex
-	users map[[sha256.Size]byte]cachedUser // by the token's hash: tokens are never kept
-	rules map[string]cachedDecision        // by user, verb and path
-}
-
-type cachedUser struct {
-	user    *authenticationv1.UserInfo // nil: the token was refused
-	expires time.Time
-}
-
-type cachedDecision struct {
-	allowed bool
-	expires time.Time
+	// users is keyed by the token's hash, so tokens are never kept; a nil user is a token the
+	// API server refused. rules is keyed by user, verb and path.
+	users *ttlCache[[sha256.Size]byte, *authenticationv1.UserInfo]
+	rules *ttlCache[string, bool]
 }
 
 func newReviewAuth(tokens tokenReviewer, access accessReviewer, now func() time.Time) *reviewAuth {
-	return &reviewAuth{tokens: tokens, access: access, now: now,
-		users: map[[sha256.Size]byte]cachedUser{}, rules: map[string]cachedDecision{}}
+	return &reviewAuth{tokens: tokens, access: access,
+		users: newTTLCache[[sha256.Size]byte, *authenticationv1.UserInfo](now),
+		rules: newTTLCache[string, bool](now)}
+}
+
+// ttlCache remembers answers of the API server for a while. It holds at most reviewCacheSize
+// entries and starts afresh past that, so a flood of bad tokens cannot grow it.
+type ttlCache[K comparable, V any] struct {
+	now     func() time.Time
+	mu      sync.Mutex
+	entries map[K]ttlEntry[V]
+}
+
+type ttlEntry[V any] struct {
+	value   V
+	expires time.Time
+}
+
+func newTTLCache[K comparable, V any](now func() time.Time) *ttlCache[K, V] {
+	return &ttlCache[K, V]{now: now, entries: map[K]ttlEntry[V]{}}
+}
+
+func (c *ttlCache[K, V]) get(key K) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || !c.now().Before(e.expires) {
+		var zero V
+		return zero, false
+	}
+	return e.value, true
+}
+
+func (c *ttlCache[K, V]) put(key K, value V, ttl time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= reviewCacheSize {
+		clear(c.entries)
+	}
+	c.entries[key] = ttlEntry[V]{value: value, expires: c.now().Add(ttl)}
 }
 
 func (a *reviewAuth) handler(log logr.Logger, next http.Handler) http.Handler {
@@ -132,11 +160,8 @@ func bearerToken(req *http.Request) (string, bool) {
 // authenticate returns the user the token stands for, or nil when the API server refuses it.
 func (a *reviewAuth) authenticate(req *http.Request, token string) (*authenticationv1.UserInfo, error) {
 	key := sha256.Sum256([]byte(token))
-	a.mu.Lock()
-	c, ok := a.users[key]
-	a.mu.Unlock()
-	if ok && a.now().Before(c.expires) {
-		return c.user, nil
+	if user, ok := a.users.get(key); ok {
+		return user, nil
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), reviewTimeout)
 	defer cancel()
@@ -149,12 +174,7 @@ func (a *reviewAuth) authenticate(req *http.Request, token string) (*authenticat
 	if review.Status.Authenticated {
 		user = &review.Status.User
 	}
-	a.mu.Lock()
-	if len(a.users) >= reviewCacheSize {
-		clear(a.users)
-	}
-	a.users[key] = cachedUser{user: user, expires: a.now().Add(authnCacheTTL)}
-	a.mu.Unlock()
+	a.users.put(key, user, authnCacheTTL)
 	return user, nil
 }
 
@@ -162,11 +182,8 @@ func (a *reviewAuth) authenticate(req *http.Request, token string) (*authenticat
 func (a *reviewAuth) authorize(req *http.Request, user *authenticationv1.UserInfo) (bool, error) {
 	verb := strings.ToLower(req.Method)
 	key := strings.Join([]string{user.UID, user.Username, verb, req.URL.Path}, "\x00")
-	a.mu.Lock()
-	c, ok := a.rules[key]
-	a.mu.Unlock()
-	if ok && a.now().Before(c.expires) {
-		return c.allowed, nil
+	if allowed, ok := a.rules.get(key); ok {
+		return allowed, nil
 	}
 	extra := make(map[string]authorizationv1.ExtraValue, len(user.Extra))
 	for k, v := range user.Extra {
@@ -186,11 +203,6 @@ func (a *reviewAuth) authorize(req *http.Request, user *authenticationv1.UserInf
 	if allowed {
 		ttl = allowCacheTTL
 	}
-	a.mu.Lock()
-	if len(a.rules) >= reviewCacheSize {
-		clear(a.rules)
-	}
-	a.rules[key] = cachedDecision{allowed: allowed, expires: a.now().Add(ttl)}
-	a.mu.Unlock()
+	a.rules.put(key, allowed, ttl)
 	return allowed, nil
 }

@@ -107,13 +107,7 @@ func TestDeletionMidRollout(t *testing.T) {
 // TestFinalizerOnlyWhileRebootsAreInFlight: the finalizer is added before the first reboot
 // marker and removed once nothing is left to do, so deleting a finished object never waits.
 func TestFinalizerOnlyWhileRebootsAreInFlight(t *testing.T) {
-	detachedAt := bootedAt.Add(time.Hour)
-	w := newWorld([]string{"i-a"})
-	w.key["i-a"] = ""
-	obj := unitObject("a", []string{"i-a"}, true)
-	obj.Status.Instances = []ecsv1alpha1.InstanceStatus{settled("i-a", answerAt(detachedAt), "", nil)}
-	clock := &unitClock{t: detachedAt.Add(time.Minute)}
-	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe}
+	w, obj, clock, cloud := detachedAwaitingReboot(t)
 	var r *KeyPairDetachmentReconciler
 	cloud.RebootInstancesFn = func(ids []string, _ bool) (ecs.BatchResult, error) {
 		if stored := latest(t, r.Client, obj); !slices.Contains(stored.Finalizers, ecsv1alpha1.FinalizerRebootsInFlight) {

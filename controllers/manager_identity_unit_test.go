@@ -3,13 +3,17 @@ package controllers
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -111,5 +115,53 @@ func TestManagerIdentityIsGrantedPerNamespace(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDeletionAfterTheIdentityWasRevoked: the administrator takes the manager's identity away
+// from a namespace mid-rollout, then the user deletes the object. Nothing may reach ECS, and
+// the object must still go once its reboot in flight has had its timeout, naming what it
+// detached but did not see rebooted.
+func TestDeletionAfterTheIdentityWasRevoked(t *testing.T) {
+	detachedAt := bootedAt.Add(time.Hour)
+	requestedAt := detachedAt.Add(time.Minute)
+	obj := unitObject("revoked", []string{"i-flight", "i-waiting"}, true)
+	obj.Namespace = "team-a" // not granted: the reconciler below grants "ns" only
+	obj.Finalizers = []string{ecsv1alpha1.FinalizerRebootsInFlight}
+	obj.DeletionTimestamp = &metav1.Time{Time: requestedAt.Add(time.Minute)}
+	obj.Status.Instances = []ecsv1alpha1.InstanceStatus{
+		settled("i-flight", answerAt(detachedAt), ecsv1alpha1.ReasonRebootRequested,
+			&ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &metav1.Time{Time: requestedAt}}),
+		settled("i-waiting", answerAt(detachedAt), ecsv1alpha1.ReasonPending, nil),
+	}
+	clock := &unitClock{t: requestedAt.Add(2 * time.Minute)}
+	cloud := &fakeECS{t: t} // every call fails the test
+	r := unitReconciler(t, clock.now, cloud, obj)
+
+	got, res, err := unitPass(t, r, obj)
+	if err != nil || res.RequeueAfter == 0 || !slices.Contains(got.Finalizers, ecsv1alpha1.FinalizerRebootsInFlight) {
+		t.Fatalf("first pass = %+v, %v, finalizers %v; want a wait while the reboot may still be in flight",
+			res, err, got.Finalizers)
+	}
+	clock.t = clock.t.Add(20 * time.Minute)
+	if _, err := r.Reconcile(context.Background(), requestFor(obj)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Get(context.Background(), client.ObjectKeyFromObject(obj), &ecsv1alpha1.KeyPairDetachment{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("after the timeout the object is still there (%v)", err)
+	}
+	var named string
+	for _, e := range recordedEvents(r) {
+		if strings.Contains(e, "DeletedBeforeReboot") {
+			named = e
+		}
+	}
+	for _, id := range []string{"i-flight", "i-waiting"} {
+		if !strings.Contains(named, id) {
+			t.Errorf("the DeletedBeforeReboot event does not name %s: %q", id, named)
+		}
+	}
+	if len(cloud.calls) != 0 {
+		t.Errorf("ECS calls %v from a namespace without the identity", cloud.calls)
 	}
 }

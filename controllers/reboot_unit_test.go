@@ -202,13 +202,7 @@ func TestRebootFailurePoints(t *testing.T) {
 // refuses is asked again, but only after its markers were withdrawn in the stored status, so
 // that a crash between the two never leaves a marker for the refused request.
 func TestRefusedRebootIsWithdrawnBeforeItIsAskedAgain(t *testing.T) {
-	detachedAt := bootedAt.Add(time.Hour)
-	w := newWorld([]string{"i-a"})
-	w.key["i-a"] = ""
-	obj := unitObject("a", []string{"i-a"}, true)
-	obj.Status.Instances = []ecsv1alpha1.InstanceStatus{settled("i-a", answerAt(detachedAt), "", nil)}
-	clock := &unitClock{t: detachedAt.Add(time.Minute)}
-	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe}
+	w, obj, clock, cloud := detachedAwaitingReboot(t)
 	var r *KeyPairDetachmentReconciler
 	var versions []string
 	cloud.RebootInstancesFn = func(ids []string, _ bool) (ecs.BatchResult, error) {

@@ -42,8 +42,8 @@ func rollOut(t *testing.T, r *KeyPairDetachmentReconciler, clock *unitClock, obj
 	t.Helper()
 	for pass := 0; pass < 200; pass++ {
 		got, _, _ := unitPass(t, r, obj)
-		ready := objectReason(got, ecsv1alpha1.ConditionReady)
-		if ready == ecsv1alpha1.ReasonReady || ready == ecsv1alpha1.ReasonPartiallyFailed || ready == ecsv1alpha1.ReasonRolloutHalted {
+		switch objectCondition(got, ecsv1alpha1.ConditionReady) {
+		case "True/Ready", "False/PartiallyFailed", "False/RolloutHalted":
 			return got
 		}
 		clock.t = clock.t.Add(5 * time.Second)
@@ -52,27 +52,17 @@ func rollOut(t *testing.T, r *KeyPairDetachmentReconciler, clock *unitClock, obj
 	return nil
 }
 
-func objectReason(obj *ecsv1alpha1.KeyPairDetachment, conditionType string) string {
-	for _, c := range obj.Status.Conditions {
-		if c.Type == conditionType {
-			return c.Reason
-		}
-	}
-	return ""
-}
-
 // sizes returns the object's serialized size and its status.instances' size per instance.
-func sizes(t *testing.T, obj *ecsv1alpha1.KeyPairDetachment) (object, perInstance int) {
-	t.Helper()
+func sizes(obj *ecsv1alpha1.KeyPairDetachment) (object, perInstance int, err error) {
 	whole, err := json.Marshal(obj)
 	if err != nil {
-		t.Fatal(err)
+		return 0, 0, err
 	}
 	list, err := json.Marshal(obj.Status.Instances)
 	if err != nil {
-		t.Fatal(err)
+		return 0, 0, err
 	}
-	return len(whole), len(list) / len(obj.Status.Instances)
+	return len(whole), len(list) / len(obj.Status.Instances), nil
 }
 
 // TestStatusSize rolls out 1,000 instances through the reconciler, with every instance
@@ -84,23 +74,23 @@ func TestStatusSize(t *testing.T) {
 		// idLen: 22 is the length of ECS's instance IDs today; 64 is the most the CRD admits.
 		idLen          int
 		detach, reboot func(w *world, clock *unitClock, ids []string) ecs.BatchResult
-		wantReady      string
+		wantReady      string // Status/Reason
 		// perInstanceBound is checked only where everything succeeds.
 		perInstanceBound int
 	}{
 		{name: "every instance detached and rebooted, ECS-length IDs", idLen: 22,
-			detach: succeedDetach, reboot: succeedReboot, wantReady: ecsv1alpha1.ReasonReady,
+			detach: succeedDetach, reboot: succeedReboot, wantReady: "True/Ready",
 			perInstanceBound: maxBytesPerSuccessfulInstance},
 		{name: "every instance detached and rebooted, the longest IDs admitted", idLen: 64,
-			detach: succeedDetach, reboot: succeedReboot, wantReady: ecsv1alpha1.ReasonReady},
+			detach: succeedDetach, reboot: succeedReboot, wantReady: "True/Ready"},
 		{name: "every detach refused with the longest message", idLen: 64,
 			detach: func(_ *world, _ *unitClock, ids []string) ecs.BatchResult {
 				return refuseEach(ids, "InvalidParameter.Unexpected")
-			}, wantReady: ecsv1alpha1.ReasonPartiallyFailed},
+			}, wantReady: "False/PartiallyFailed"},
 		{name: "every reboot refused with the longest message", idLen: 64,
 			detach: succeedDetach, reboot: func(_ *world, _ *unitClock, ids []string) ecs.BatchResult {
 				return refuseEach(ids, "OperationDenied.Unexpected")
-			}, wantReady: ecsv1alpha1.ReasonPartiallyFailed},
+			}, wantReady: "False/PartiallyFailed"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -119,10 +109,13 @@ func TestStatusSize(t *testing.T) {
 
 			got := rollOut(t, r, clock, obj)
 
-			if reason := objectReason(got, ecsv1alpha1.ConditionReady); reason != c.wantReady {
-				t.Fatalf("Ready reason %s, want %s (summary %+v)", reason, c.wantReady, got.Status.Summary)
+			if ready := objectCondition(got, ecsv1alpha1.ConditionReady); ready != c.wantReady {
+				t.Fatalf("Ready %s, want %s (summary %+v)", ready, c.wantReady, got.Status.Summary)
 			}
-			object, perInstance := sizes(t, got)
+			object, perInstance, err := sizes(got)
+			if err != nil {
+				t.Fatal(err)
+			}
 			t.Logf("1,000 instances, %d-byte IDs: object %d bytes (%.0f%% of 1 MiB), %d bytes per status entry",
 				c.idLen, object, 100*float64(object)/maxObjectBytes, perInstance)
 			if object > maxObjectBytes {

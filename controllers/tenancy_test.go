@@ -13,7 +13,7 @@ import (
 )
 
 var _ = Describe("The manager's own identity", func() {
-	It("acts only for the namespaces granted it; a Secret of its own works anywhere", func() {
+	It("acts only for the namespaces granted it; a Secret of its own works anywhere, also as a fix", func() {
 		denied := linux("i-denied", 3, "Running", testKey)
 		granted := linux("i-granted", 3, "Running", testKey)
 		ownSecret := linux("i-secret", 3, "Running", testKey)
@@ -58,5 +58,15 @@ var _ = Describe("The manager's own identity", func() {
 			Expect(inst.KeyPairName).To(BeEmpty(), "instance %s", id)
 		}
 		Expect(objectCondition(fetch(intruder), ecsv1alpha1.ConditionReady)).To(Equal("False/ManagerIdentityNotAllowed"))
+
+		By("the fix the message gives: the refused object names a Secret of its own")
+		fixed := fetch(intruder)
+		fixed.Spec.CredentialsSecretRef = &ecsv1alpha1.SecretReference{Name: secret.Name}
+		Expect(k8sClient.Update(suiteCtx, fixed)).To(Succeed())
+		eventuallyCondition(intruder, ecsv1alpha1.ConditionReady, "True/Ready", time.Minute)
+		for _, id := range idsOf(denied) {
+			inst, _ := emu.Instance(id)
+			Expect(inst.KeyPairName).To(BeEmpty(), "instance %s", id)
+		}
 	})
 })

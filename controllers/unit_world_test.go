@@ -168,3 +168,14 @@ func recordedEvents(r *KeyPairDetachmentReconciler) []string {
 func requestFor(obj *ecsv1alpha1.KeyPairDetachment) ctrl.Request {
 	return ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
 }
+
+// detachedAwaitingReboot is one instance, i-a, that this object detached a minute ago and
+// must now reboot; the fake ECS describes it, and the case sets RebootInstances.
+func detachedAwaitingReboot(t *testing.T) (*world, *ecsv1alpha1.KeyPairDetachment, *unitClock, *fakeECS) {
+	detachedAt := bootedAt.Add(time.Hour)
+	w := newWorld([]string{"i-a"})
+	w.key["i-a"] = ""
+	obj := unitObject("a", []string{"i-a"}, true)
+	obj.Status.Instances = []ecsv1alpha1.InstanceStatus{settled("i-a", answerAt(detachedAt), "", nil)}
+	return w, obj, &unitClock{t: detachedAt.Add(time.Minute)}, &fakeECS{t: t, DescribeInstancesFn: w.describe}
+}
