@@ -26,6 +26,7 @@ type fakeECS struct {
 	DescribeInstancesFn func(ids []string) ([]ecs.Instance, error)
 	KeyPairExistsFn     func(name string) (bool, error)
 	DetachKeyPairFn     func(key string, ids []string) (ecs.BatchResult, error)
+	AttachKeyPairFn     func(key string, ids []string) (ecs.BatchResult, error)
 	RebootInstancesFn   func(ids []string, forceStop bool) (ecs.BatchResult, error)
 	AwaitBudgetFn       func() error
 	calls               map[string]int
@@ -61,13 +62,21 @@ func (f *fakeECS) KeyPairExists(_ context.Context, name string) (bool, error) {
 }
 
 func (f *fakeECS) DetachKeyPair(_ context.Context, key string, ids []string) (ecs.BatchResult, error) {
+	return f.batch("DetachKeyPair", f.DetachKeyPairFn, key, ids)
+}
+
+func (f *fakeECS) AttachKeyPair(_ context.Context, key string, ids []string) (ecs.BatchResult, error) {
+	return f.batch("AttachKeyPair", f.AttachKeyPairFn, key, ids)
+}
+
+func (f *fakeECS) batch(action string, fn func(string, []string) (ecs.BatchResult, error), key string, ids []string) (ecs.BatchResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.count("DetachKeyPair")
-	if f.DetachKeyPairFn == nil {
-		f.t.Fatalf("unexpected DetachKeyPair(%v)", ids)
+	f.count(action)
+	if fn == nil {
+		f.t.Fatalf("unexpected %s(%v)", action, ids)
 	}
-	return f.DetachKeyPairFn(key, ids)
+	return fn(key, ids)
 }
 
 func (f *fakeECS) RebootInstances(_ context.Context, ids []string, forceStop bool) (ecs.BatchResult, error) {

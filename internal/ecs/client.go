@@ -76,6 +76,9 @@ type Client interface {
 	KeyPairExists(ctx context.Context, keyPairName string) (bool, error)
 	// DetachKeyPair detaches keyPairName from ids (at most MaxDetachIDs) and reports per instance.
 	DetachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error)
+	// AttachKeyPair binds keyPairName to ids (at most MaxDetachIDs), replacing a key pair
+	// already bound, and reports per instance. Windows instances refuse it.
+	AttachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error)
 	// RebootInstances reboots ids (at most MaxRebootIDs) with per-instance results
 	// (BatchOptimization=SuccessFirst); forceStop maps to ForceReboot.
 	RebootInstances(ctx context.Context, ids []string, forceStop bool) (BatchResult, error)

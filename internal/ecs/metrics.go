@@ -87,12 +87,21 @@ func (m meteredClient) KeyPairExists(ctx context.Context, keyPairName string) (b
 }
 
 func (m meteredClient) DetachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
+	return m.batch(actionDetachKeyPair, ids, func() (BatchResult, error) { return m.next.DetachKeyPair(ctx, keyPairName, ids) })
+}
+
+func (m meteredClient) AttachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
+	return m.batch(actionAttachKeyPair, ids, func() (BatchResult, error) { return m.next.AttachKeyPair(ctx, keyPairName, ids) })
+}
+
+// batch times a batch call; an empty batch makes no call and is not counted.
+func (m meteredClient) batch(action string, ids []string, call func() (BatchResult, error)) (BatchResult, error) {
 	if len(ids) == 0 {
-		return m.next.DetachKeyPair(ctx, keyPairName, ids)
+		return call()
 	}
 	start := time.Now()
-	res, err := m.next.DetachKeyPair(ctx, keyPairName, ids)
-	observe(actionDetachKeyPair, start, err)
+	res, err := call()
+	observe(action, start, err)
 	return res, err
 }
 
@@ -100,11 +109,5 @@ func (m meteredClient) DetachKeyPair(ctx context.Context, keyPairName string, id
 func (m meteredClient) AwaitBudget(ctx context.Context) error { return m.next.AwaitBudget(ctx) }
 
 func (m meteredClient) RebootInstances(ctx context.Context, ids []string, forceStop bool) (BatchResult, error) {
-	if len(ids) == 0 {
-		return m.next.RebootInstances(ctx, ids, forceStop)
-	}
-	start := time.Now()
-	res, err := m.next.RebootInstances(ctx, ids, forceStop)
-	observe(actionRebootInstances, start, err)
-	return res, err
+	return m.batch(actionRebootInstances, ids, func() (BatchResult, error) { return m.next.RebootInstances(ctx, ids, forceStop) })
 }

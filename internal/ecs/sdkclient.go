@@ -17,6 +17,7 @@ const (
 	actionDescribeInstances = "DescribeInstances"
 	actionDescribeKeyPairs  = "DescribeKeyPairs"
 	actionDetachKeyPair     = "DetachKeyPair"
+	actionAttachKeyPair     = "AttachKeyPair"
 	actionRebootInstances   = "RebootInstances"
 )
 
@@ -231,48 +232,97 @@ func (c *sdkClient) KeyPairExists(ctx context.Context, keyPairName string) (bool
 }
 
 func (c *sdkClient) DetachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
+	return c.changeKeyPair(ctx, actionDetachKeyPair, ids, func(ctx context.Context, rt *dara.RuntimeOptions, idsJSON string) (BatchResult, error) {
+		resp, err := c.api.DetachKeyPairWithContext(ctx, &ecsapi.DetachKeyPairRequest{
+			RegionId: dara.String(c.region), KeyPairName: dara.String(keyPairName), InstanceIds: dara.String(idsJSON),
+		}, rt)
+		if err != nil || resp.Body == nil {
+			return BatchResult{}, err
+		}
+		var results []*ecsapi.DetachKeyPairResponseBodyResultsResult
+		if resp.Body.Results != nil {
+			results = resp.Body.Results.Result
+		}
+		return keyPairBatch(resp.Body.RequestId, results), nil
+	})
+}
+
+// AttachKeyPair binds keyPairName to ids; ECS replaces a key pair already bound.
+func (c *sdkClient) AttachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
+	return c.changeKeyPair(ctx, actionAttachKeyPair, ids, func(ctx context.Context, rt *dara.RuntimeOptions, idsJSON string) (BatchResult, error) {
+		resp, err := c.api.AttachKeyPairWithContext(ctx, &ecsapi.AttachKeyPairRequest{
+			RegionId: dara.String(c.region), KeyPairName: dara.String(keyPairName), InstanceIds: dara.String(idsJSON),
+		}, rt)
+		if err != nil || resp.Body == nil {
+			return BatchResult{}, err
+		}
+		var results []*ecsapi.AttachKeyPairResponseBodyResultsResult
+		if resp.Body.Results != nil {
+			results = resp.Body.Results.Result
+		}
+		return keyPairBatch(resp.Body.RequestId, results), nil
+	})
+}
+
+// changeKeyPair is what AttachKeyPair and DetachKeyPair share: the batch limit, the ID list as
+// the JSON array ECS wants, and answers for exactly the requested instances.
+func (c *sdkClient) changeKeyPair(ctx context.Context, action string, ids []string,
+	send func(context.Context, *dara.RuntimeOptions, string) (BatchResult, error)) (BatchResult, error) {
 	if len(ids) == 0 {
 		return BatchResult{}, nil
 	}
 	if len(ids) > MaxDetachIDs {
-		return BatchResult{}, batchTooLarge(actionDetachKeyPair, len(ids), MaxDetachIDs)
+		return BatchResult{}, batchTooLarge(action, len(ids), MaxDetachIDs)
 	}
 	idsJSON, err := json.Marshal(ids)
 	if err != nil {
 		return BatchResult{}, err
 	}
-	req := &ecsapi.DetachKeyPairRequest{
-		RegionId:    dara.String(c.region),
-		KeyPairName: dara.String(keyPairName),
-		InstanceIds: dara.String(string(idsJSON)),
-	}
-	var resp *ecsapi.DetachKeyPairResponse
-	err = c.call(ctx, actionDetachKeyPair, func(ctx context.Context, rt *dara.RuntimeOptions) (err error) {
-		resp, err = c.api.DetachKeyPairWithContext(ctx, req, rt)
+	var res BatchResult
+	err = c.call(ctx, action, func(ctx context.Context, rt *dara.RuntimeOptions) (err error) {
+		res, err = send(ctx, rt, string(idsJSON))
 		return err
 	})
 	if err != nil {
 		return BatchResult{}, err
 	}
-	body := resp.Body
-	if body == nil {
-		body = &ecsapi.DetachKeyPairResponseBody{}
-	}
-	got := map[string]InstanceResult{}
-	if body.Results != nil {
-		for _, r := range body.Results.Result {
-			if r == nil {
-				continue
-			}
-			id := dara.StringValue(r.InstanceId)
-			res := InstanceResult{InstanceID: id}
-			if !strings.EqualFold(dara.StringValue(r.Success), "true") {
-				res.Code, res.Message = failureCode(dara.StringValue(r.Code)), dara.StringValue(r.Message)
-			}
-			got[id] = res
+	res.Results = inRequestOrder(ids, resultsByID(res.Results))
+	return res, nil
+}
+
+// keyPairResult is a per-instance entry of an AttachKeyPair or DetachKeyPair answer.
+type keyPairResult interface {
+	comparable
+	GetInstanceId() *string
+	GetSuccess() *string
+	GetCode() *string
+	GetMessage() *string
+}
+
+// keyPairBatch reads a key-pair call's per-instance results; Success is the only verdict
+// (never the message, which differs between calls).
+func keyPairBatch[R keyPairResult](requestID *string, results []R) BatchResult {
+	var zero R
+	out := BatchResult{RequestID: dara.StringValue(requestID)}
+	for _, r := range results {
+		if r == zero {
+			continue
 		}
+		res := InstanceResult{InstanceID: dara.StringValue(r.GetInstanceId())}
+		if !strings.EqualFold(dara.StringValue(r.GetSuccess()), "true") {
+			res.Code, res.Message = failureCode(dara.StringValue(r.GetCode())), dara.StringValue(r.GetMessage())
+		}
+		out.Results = append(out.Results, res)
 	}
-	return BatchResult{RequestID: dara.StringValue(body.RequestId), Results: inRequestOrder(ids, got)}, nil
+	return out
+}
+
+func resultsByID(results []InstanceResult) map[string]InstanceResult {
+	got := make(map[string]InstanceResult, len(results))
+	for _, r := range results {
+		got[r.InstanceID] = r
+	}
+	return got
 }
 
 func (c *sdkClient) RebootInstances(ctx context.Context, ids []string, forceStop bool) (BatchResult, error) {
