@@ -104,7 +104,7 @@ $(GOLANGCI_LINT): hack/tools/go.mod hack/tools/go.sum
 KUSTOMIZE := $(BIN)/kustomize
 HELM := $(BIN)/helm
 CHART := charts/ecs-keypair-operator
-CRD_FILE := ecs.keypairs.dev_keypairdetachments.yaml
+CRD_FILES := ecs.keypairs.dev_keypairdetachments.yaml ecs.keypairs.dev_keypairattachments.yaml
 RENDERED := $(BIN)/rendered
 
 .PHONY: kustomize-build
@@ -117,12 +117,12 @@ kustomize-build: $(KUSTOMIZE) ## Build config/default, config/samples and config
 
 .PHONY: helm-crds
 helm-crds: manifests ## Copy the generated CRD and manager ClusterRole into the Helm chart.
-	cp config/crd/bases/$(CRD_FILE) $(CHART)/crds/$(CRD_FILE)
+	for f in $(CRD_FILES); do cp config/crd/bases/$$f $(CHART)/crds/$$f; done
 	cp config/rbac/role.yaml $(CHART)/files/manager-role.yaml
 
 .PHONY: helm-check
 helm-check: $(HELM) ## helm lint, helm template with many values, schema refusals; fails if the chart's CRD or RBAC copy is stale.
-	@cmp -s config/crd/bases/$(CRD_FILE) $(CHART)/crds/$(CRD_FILE) && cmp -s config/rbac/role.yaml $(CHART)/files/manager-role.yaml || \
+	@for f in $(CRD_FILES); do cmp -s config/crd/bases/$$f $(CHART)/crds/$$f || exit 1; done && cmp -s config/rbac/role.yaml $(CHART)/files/manager-role.yaml || \
 	  { echo "The chart's copy of the CRD or of config/rbac/role.yaml is stale: run 'make helm-crds' and commit."; exit 1; }
 	$(HELM) lint --strict $(CHART)
 	$(HELM) lint --strict $(CHART) --set credentials.rrsa.roleName=ecs-keypair-operator

@@ -24,7 +24,7 @@ func setupReconcilers(mgr ctrl.Manager, o options, ready *readiness) error {
 	ctrl.Log.WithName("setup").Info("ECS client ready", "identity", factory.Identity(),
 		"managerIdentityNamespaces", identityNamespaces)
 	ready.factoryBuilt(factory)
-	return controllers.NewKeyPairDetachmentReconciler(mgr, factory, controllers.Options{
+	return controllers.NewReconcilers(mgr, factory, controllers.Options{
 		ResyncPeriod:              o.resyncPeriod,
 		MaxConcurrentReconciles:   o.maxConcurrentReconciles,
 		ManagerIdentityNamespaces: identityNamespaces,

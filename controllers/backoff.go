@@ -45,7 +45,7 @@ func (b *passBackoff) reset(uid types.UID) { b.failures.Delete(uid) }
 // backOff is the result of a pass that ended on a cloud error.
 func (run *run) backOff() ctrl.Result {
 	run.backedOff = true
-	return ctrl.Result{RequeueAfter: run.r.backoff.next(run.obj.UID)}
+	return ctrl.Result{RequeueAfter: run.r.backoff.next(run.obj.GetUID())}
 }
 
 // scopeOf names the (identity, region) an object's calls are made as: its Secret's access key,
@@ -59,5 +59,5 @@ func scopeOf(region string, creds *ecs.Credentials) string {
 
 // key is the object's name, as the poller and the workqueue know it.
 func (run *run) key() types.NamespacedName {
-	return types.NamespacedName{Namespace: run.obj.Namespace, Name: run.obj.Name}
+	return types.NamespacedName{Namespace: run.obj.GetNamespace(), Name: run.obj.GetName()}
 }

@@ -31,9 +31,19 @@ func CacheTransform() toolscache.TransformFunc {
 		if err != nil {
 			return obj, err
 		}
-		if kpd, ok := obj.(*ecsv1alpha1.KeyPairDetachment); ok {
-			delete(kpd.Annotations, lastAppliedAnnotation)
-			in.status(kpd)
+		switch o := obj.(type) {
+		case *ecsv1alpha1.KeyPairDetachment:
+			delete(o.Annotations, lastAppliedAnnotation)
+			in.instances(o.Spec.InstanceIDs, len(o.Status.Instances), func(n int) instanceFields {
+				s := &o.Status.Instances[n]
+				return instanceFields{&s.InstanceID, &s.LastRequestID, s.Detach, s.Reboot, s.Conditions}
+			})
+		case *ecsv1alpha1.KeyPairAttachment:
+			delete(o.Annotations, lastAppliedAnnotation)
+			in.instances(o.Spec.InstanceIDs, len(o.Status.Instances), func(n int) instanceFields {
+				s := &o.Status.Instances[n]
+				return instanceFields{&s.InstanceID, &s.LastRequestID, s.Attach, s.Reboot, s.Conditions}
+			})
 		}
 		return obj, nil
 	}
@@ -49,12 +59,22 @@ type interner struct {
 	table map[string]string
 }
 
-func (in *interner) status(kpd *ecsv1alpha1.KeyPairDetachment) {
-	if len(kpd.Status.Instances) == 0 {
+// instanceFields are the strings of one status entry, of either kind, that repeat.
+type instanceFields struct {
+	id, requestID *string
+	change        *ecsv1alpha1.DetachRecord
+	reboot        *ecsv1alpha1.RebootRecord
+	conditions    []ecsv1alpha1.InstanceCondition
+}
+
+// instances interns the n status entries that entry returns; the spec's IDs are the copies
+// entries share.
+func (in *interner) instances(specInstanceIDs []string, n int, entry func(int) instanceFields) {
+	if n == 0 {
 		return
 	}
-	specIDs := make(map[string]string, len(kpd.Spec.InstanceIDs))
-	for _, id := range kpd.Spec.InstanceIDs {
+	specIDs := make(map[string]string, len(specInstanceIDs))
+	for _, id := range specInstanceIDs {
 		specIDs[id] = id
 	}
 	in.mu.Lock()
@@ -62,22 +82,22 @@ func (in *interner) status(kpd *ecsv1alpha1.KeyPairDetachment) {
 	if len(in.table) > internLimit || in.table == nil {
 		in.table = make(map[string]string, 256)
 	}
-	for n := range kpd.Status.Instances {
-		s := &kpd.Status.Instances[n]
-		if id, ok := specIDs[s.InstanceID]; ok {
-			s.InstanceID = id
+	for k := range n {
+		s := entry(k)
+		if id, ok := specIDs[*s.id]; ok {
+			*s.id = id
 		}
-		in.intern(&s.LastRequestID)
-		if s.Detach != nil {
-			p := string(s.Detach.Proof)
+		in.intern(s.requestID)
+		if s.change != nil {
+			p := string(s.change.Proof)
 			in.intern(&p)
-			s.Detach.Proof = ecsv1alpha1.DetachProof(p)
+			s.change.Proof = ecsv1alpha1.DetachProof(p)
 		}
-		if s.Reboot != nil {
-			in.intern(&s.Reboot.By)
+		if s.reboot != nil {
+			in.intern(&s.reboot.By)
 		}
-		for c := range s.Conditions {
-			cond := &s.Conditions[c]
+		for c := range s.conditions {
+			cond := &s.conditions[c]
 			in.intern(&cond.Type)
 			status := string(cond.Status)
 			in.intern(&status)

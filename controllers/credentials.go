@@ -23,14 +23,14 @@ const (
 // credentials reads the object's Secret, if it names one. A Secret that is missing or lacks a
 // key is an objectProblem whose message names the Secret and the key, never a value; other
 // API errors are returned for a retry. No ref: nil credentials, the manager's own identity.
-func (r *KeyPairDetachmentReconciler) credentials(
-	ctx context.Context, obj *ecsv1alpha1.KeyPairDetachment,
+func (r *Reconciler) credentials(
+	ctx context.Context, obj *subject,
 ) (*ecs.Credentials, *objectProblem, error) {
 	ref := obj.Spec.CredentialsSecretRef
 	if ref == nil {
 		return nil, nil, nil
 	}
-	name := types.NamespacedName{Namespace: obj.Namespace, Name: ref.Name}
+	name := types.NamespacedName{Namespace: obj.GetNamespace(), Name: ref.Name}
 	secret := &corev1.Secret{}
 	if err := r.APIReader.Get(ctx, name, secret); err != nil {
 		if apierrors.IsNotFound(err) {

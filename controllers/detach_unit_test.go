@@ -15,7 +15,7 @@ import (
 // sent, so when ECS receives a call, the stored status marks the group of batches whose budget
 // was taken and whose calls leave at once, and no batch that still waits.
 func TestDetachMarksOnlyTheGroupBeingSent(t *testing.T) {
-	const n = (detachGroupSize + 1) * ecs.MaxDetachIDs
+	const n = (changeGroupSize + 1) * ecs.MaxDetachIDs
 	ids := make([]string, n)
 	for k := range ids {
 		ids[k] = fmt.Sprintf("i-%04d", k)
@@ -28,7 +28,7 @@ func TestDetachMarksOnlyTheGroupBeingSent(t *testing.T) {
 	groupOf := func(id string) int {
 		for k := range ids {
 			if ids[k] == id {
-				return k / (detachGroupSize * ecs.MaxDetachIDs)
+				return k / (changeGroupSize * ecs.MaxDetachIDs)
 			}
 		}
 		return -1
@@ -37,7 +37,7 @@ func TestDetachMarksOnlyTheGroupBeingSent(t *testing.T) {
 	cloud.DetachKeyPairFn = func(_ string, batch []string) (ecs.BatchResult, error) {
 		calls++
 		group := groupOf(batch[0])
-		wantBudget := min(n/ecs.MaxDetachIDs, (group+1)*detachGroupSize)
+		wantBudget := min(n/ecs.MaxDetachIDs, (group+1)*changeGroupSize)
 		if got := cloud.calls["AwaitBudget"]; got != wantBudget {
 			t.Errorf("call %d (group %d) sent after %d budget waits, want %d: every marked call's budget first", calls, group, got, wantBudget)
 		}
@@ -292,7 +292,7 @@ func TestRefusedDetachIsWithdrawnBeforeItIsSentAgain(t *testing.T) {
 	w := newWorld([]string{"i-a"})
 	obj := unitObject("a", []string{"i-a"}, false)
 	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe}
-	var r *KeyPairDetachmentReconciler
+	var r *Reconciler
 	var versions []int
 	cloud.DetachKeyPairFn = func(_ string, ids []string) (ecs.BatchResult, error) {
 		stored := latest(t, r.Client, obj)

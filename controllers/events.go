@@ -16,18 +16,18 @@ func (run *run) event(eventType, reason, action, note string, args ...any) {
 	if run.r.Recorder == nil {
 		return
 	}
-	run.r.Recorder.Eventf(run.obj, nil, eventType, reason, action, note, args...)
+	run.r.Recorder.Eventf(run.obj.Object, nil, eventType, reason, action, note, args...)
 }
 
 // emitSummaryEvents reports transitions of the object's Ready condition that a human must see:
 // credentials errors, a missing key pair, a halted or finished rollout, convergence.
 func (run *run) emitSummaryEvents() {
 	was := conditionReason(&ecsv1alpha1.KeyPairDetachmentStatus{Conditions: run.before}, ecsv1alpha1.ConditionReady)
-	now := conditionReason(&run.obj.Status, ecsv1alpha1.ConditionReady)
+	now := conditionReason(run.obj.Status, ecsv1alpha1.ConditionReady)
 	if was == now {
 		return
 	}
-	msg := conditionMessage(&run.obj.Status, ecsv1alpha1.ConditionReady)
+	msg := conditionMessage(run.obj.Status, ecsv1alpha1.ConditionReady)
 	switch now {
 	case ecsv1alpha1.ReasonCredentialsError, ecsv1alpha1.ReasonKeyPairNotFound, ecsv1alpha1.ReasonPartiallyFailed:
 		run.event(eventWarning, now, "Reconcile", "%s", msg)
@@ -35,9 +35,9 @@ func (run *run) emitSummaryEvents() {
 		run.event(eventWarning, "RolloutHalted", "Reboot", "%s", msg)
 	case ecsv1alpha1.ReasonReady:
 		if run.obj.Spec.Reboot.Enabled {
-			run.event(eventNormal, "RolloutFinished", "Reboot", "%s", conditionMessage(&run.obj.Status, ecsv1alpha1.ConditionRebooted))
+			run.event(eventNormal, "RolloutFinished", "Reboot", "%s", conditionMessage(run.obj.Status, ecsv1alpha1.ConditionRebooted))
 		}
-		run.event(eventNormal, "Ready", "Reconcile", "%s", conditionMessage(&run.obj.Status, ecsv1alpha1.ConditionDetached))
+		run.event(eventNormal, "Ready", "Reconcile", "%s", conditionMessage(run.obj.Status, run.kind.condition))
 	}
 }
 

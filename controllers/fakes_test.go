@@ -142,20 +142,33 @@ func (f fakeFactory) ForRegion(context.Context, string, *ecs.Credentials) (ecs.C
 	return f.cloud, nil
 }
 
-// unitReconciler is the reconciler over a fake API server holding objs and the fake cloud,
-// with clock now: what NewKeyPairDetachmentReconciler builds, minus the manager.
-func unitReconciler(t *testing.T, now func() time.Time, cloud *fakeECS, objs ...*ecsv1alpha1.KeyPairDetachment) *KeyPairDetachmentReconciler {
-	b := fake.NewClientBuilder().WithScheme(unitScheme(t)).
-		WithIndex(&ecsv1alpha1.KeyPairDetachment{}, regionKeyIndex, indexRegionKey)
+// unitReconciler is the detachments' reconciler of unitReconcilers.
+func unitReconciler(t *testing.T, now func() time.Time, cloud *fakeECS, objs ...*ecsv1alpha1.KeyPairDetachment) *Reconciler {
+	typed := make([]client.Object, len(objs))
+	for n, o := range objs {
+		typed[n] = o
+	}
+	return unitReconcilers(t, now, cloud, typed...).Detachments
+}
+
+// unitReconcilers are the reconcilers over a fake API server holding objs (of either kind)
+// and the fake cloud, with clock now: what NewReconcilers builds, minus the manager.
+func unitReconcilers(t *testing.T, now func() time.Time, cloud *fakeECS, objs ...client.Object) Reconcilers {
+	b := fake.NewClientBuilder().WithScheme(unitScheme(t))
+	for _, k := range kinds {
+		b = b.WithIndex(k.newObject(), regionIndex, indexRegion)
+	}
 	for _, o := range objs {
 		b = b.WithObjects(o).WithStatusSubresource(o)
 	}
-	r := newReconciler(b.Build(), nil, events.NewFakeRecorder(1000), fakeFactory{cloud},
+	rs := newReconcilers(b.Build(), nil, events.NewFakeRecorder(1000), fakeFactory{cloud},
 		Options{Now: now, ResyncPeriod: time.Hour, RebootPollInterval: time.Second,
 			ManagerIdentityNamespaces: []string{"ns"}})
-	// One call per failure point: the in-pass retries have their own table (cloud_retry_test.go).
-	r.retry = retryPolicy{attempts: 1}
-	return r
+	for _, r := range []*Reconciler{rs.Detachments, rs.Attachments} {
+		// One call per failure point: the in-pass retries have their own table (cloud_retry_test.go).
+		r.retry = retryPolicy{attempts: 1}
+	}
+	return rs
 }
 
 // latest reads obj back from the fake API server.

@@ -18,7 +18,7 @@ import (
 
 // ensureFinalizer adds the finalizer before the first reboot marker is written.
 func (run *run) ensureFinalizer(ctx context.Context) error {
-	if run.obj.DeletionTimestamp != nil || controllerutil.ContainsFinalizer(run.obj, ecsv1alpha1.FinalizerRebootsInFlight) {
+	if run.obj.GetDeletionTimestamp() != nil || controllerutil.ContainsFinalizer(run.obj.Object, ecsv1alpha1.FinalizerRebootsInFlight) {
 		return nil
 	}
 	return run.patchFinalizer(ctx, controllerutil.AddFinalizer)
@@ -27,7 +27,7 @@ func (run *run) ensureFinalizer(ctx context.Context) error {
 // releaseFinalizerWhenDone removes the finalizer once nothing is in flight and nothing is left
 // to start (the rollout finished, halted, or reboot was switched off).
 func (run *run) releaseFinalizerWhenDone(ctx context.Context) error {
-	if !controllerutil.ContainsFinalizer(run.obj, ecsv1alpha1.FinalizerRebootsInFlight) || run.rolloutHasWork() {
+	if !controllerutil.ContainsFinalizer(run.obj.Object, ecsv1alpha1.FinalizerRebootsInFlight) || run.rolloutHasWork() {
 		return nil
 	}
 	return run.patchFinalizer(ctx, controllerutil.RemoveFinalizer)
@@ -46,17 +46,17 @@ func (run *run) rolloutHasWork() bool {
 // patchFinalizer changes the finalizers with optimistic locking; the response carries the new
 // resourceVersion, which the status write that follows needs.
 func (run *run) patchFinalizer(ctx context.Context, change func(client.Object, string) bool) error {
-	base := run.obj.DeepCopy()
+	base := run.obj.DeepCopyObject().(client.Object)
 	status := run.obj.Status.DeepCopy()
-	change(run.obj, ecsv1alpha1.FinalizerRebootsInFlight)
-	if err := run.r.Patch(ctx, run.obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+	change(run.obj.Object, ecsv1alpha1.FinalizerRebootsInFlight)
+	if err := run.r.Patch(ctx, run.obj.Object, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			return errConflict
 		}
 		return fmt.Errorf("updating the finalizers of %s: %w", run.name(), err)
 	}
 	// The patch answer carries the stored status; this run's own (unwritten) one is kept.
-	run.obj.Status = *status
+	*run.obj.Status = *status
 	return nil
 }
 
@@ -86,11 +86,11 @@ func (run *run) finishDeletion(ctx context.Context) (ctrl.Result, error) {
 		return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil
 	}
 	if len(unrebooted) > 0 {
-		ctrl.LoggerFrom(ctx).Info("Deleted before every reboot: these instances had the key pair detached but were not rebooted",
-			"keyPair", run.obj.Spec.KeyPairName, "instances", unrebooted)
+		ctrl.LoggerFrom(ctx).Info("Deleted before every reboot: these instances had the key pair changed but were not rebooted",
+			"keyPair", run.obj.Spec.KeyPairName, "change", run.kind.verb, "instances", unrebooted)
 		run.event(eventWarning, "DeletedBeforeReboot", "Delete",
-			"Deleted before its reboots: %d instances had %s detached but were not rebooted, so the change is not in effect on them: %s",
-			len(unrebooted), run.obj.Spec.KeyPairName, abbreviate(unrebooted, 50))
+			"Deleted before its reboots: %d instances had %s %s but were not rebooted, so the change is not in effect on them: %s",
+			len(unrebooted), run.obj.Spec.KeyPairName, run.kind.past, abbreviate(unrebooted, 50))
 	}
 	if err := run.patchFinalizer(ctx, controllerutil.RemoveFinalizer); err != nil {
 		return ctrl.Result{}, err

@@ -108,7 +108,7 @@ func TestDeletionMidRollout(t *testing.T) {
 // marker and removed once nothing is left to do, so deleting a finished object never waits.
 func TestFinalizerOnlyWhileRebootsAreInFlight(t *testing.T) {
 	w, obj, clock, cloud := detachedAwaitingReboot(t)
-	var r *KeyPairDetachmentReconciler
+	var r *Reconciler
 	cloud.RebootInstancesFn = func(ids []string, _ bool) (ecs.BatchResult, error) {
 		if stored := latest(t, r.Client, obj); !slices.Contains(stored.Finalizers, ecsv1alpha1.FinalizerRebootsInFlight) {
 			t.Error("RebootInstances sent before the finalizer was stored")

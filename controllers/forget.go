@@ -8,23 +8,24 @@ import (
 
 // remember notes which UID a name stands for, so that when the object is gone (and only its
 // name is left) everything kept per object can be released.
-func (r *KeyPairDetachmentReconciler) remember(name types.NamespacedName, uid types.UID) {
+func (r *Reconciler) remember(name types.NamespacedName, uid types.UID) {
 	r.uids.Store(name, uid)
 }
 
 // forget releases what this process keeps for an object that no longer exists: its reboot
-// claims, its place in the shared poller, its backoff and full-pass memory, its metric series,
+// and change claims, its place in the shared poller, its backoff and full-pass memory, its metric series,
 // and its ECS rate budget unless another object shares it. Detachment has no undo, so nothing
 // in ECS is touched.
-func (r *KeyPairDetachmentReconciler) forget(name types.NamespacedName) {
-	r.ledger.forget(name.String())
+func (r *Reconciler) forget(name types.NamespacedName) {
 	r.poller.forget(name)
 	if v, ok := r.uids.LoadAndDelete(name); ok {
 		uid := v.(types.UID)
+		r.ledger.forget(uid)
+		r.claims.forget(uid)
 		r.backoff.reset(uid)
 		r.fullPasses.Delete(uid)
 	}
-	forgetObjectSeries(name)
+	forgetObjectSeries(r.kind, name)
 	r.releaseBudget(name)
 }
 
@@ -38,17 +39,17 @@ type budgetReleaser interface {
 type budgetKey struct{ region, accessKeyID string }
 
 // rememberBudget notes which budget the object's calls draw from.
-func (r *KeyPairDetachmentReconciler) rememberBudget(name types.NamespacedName, region string, creds *ecs.Credentials) {
+func (r *Reconciler) rememberBudget(name types.NamespacedName, region string, creds *ecs.Credentials) {
 	k := budgetKey{region: region}
 	if creds != nil {
 		k.accessKeyID = creds.AccessKeyID
 	}
-	r.budgets.Store(name, k)
+	r.budgets.Store(objectKey{r.kind, name}, k)
 }
 
 // releaseBudget lets the factory drop the object's budget when no other object uses it.
-func (r *KeyPairDetachmentReconciler) releaseBudget(name types.NamespacedName) {
-	v, ok := r.budgets.LoadAndDelete(name)
+func (r *Reconciler) releaseBudget(name types.NamespacedName) {
+	v, ok := r.budgets.LoadAndDelete(objectKey{r.kind, name})
 	if !ok {
 		return
 	}

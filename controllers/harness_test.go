@@ -127,8 +127,7 @@ func startManager(o managerOptions) (stop func()) {
 	if o.tweak != nil {
 		o.tweak(&opts)
 	}
-	r := NewKeyPairDetachmentReconciler(mgr, factory, opts)
-	Expect(r.SetupWithManager(mgr)).To(Succeed())
+	Expect(NewReconcilers(mgr, factory, opts).SetupWithManager(mgr)).To(Succeed())
 	ctx, cancel := context.WithCancel(suiteCtx)
 	done := make(chan struct{})
 	go func() {
@@ -187,14 +186,32 @@ func newDetachment(namespace string, instanceIDs []string) *ecsv1alpha1.KeyPairD
 
 // fetch reads the object's latest state from the API server.
 func fetch(obj *ecsv1alpha1.KeyPairDetachment) *ecsv1alpha1.KeyPairDetachment {
-	latest := &ecsv1alpha1.KeyPairDetachment{}
-	Expect(k8sClient.Get(suiteCtx, keyOf(obj), latest)).To(Succeed())
-	return latest
+	return fetchView(obj).Object.(*ecsv1alpha1.KeyPairDetachment)
+}
+
+// fetchView reads an object of either kind and returns it as the phases see it, so that one
+// set of helpers reads both kinds.
+func fetchView(obj client.Object) *subject {
+	k := kindOf(obj)
+	latest := k.newObject()
+	ExpectWithOffset(1, k8sClient.Get(suiteCtx, keyOf(obj), latest)).To(Succeed())
+	return k.view(latest, nil)
+}
+
+func kindOf(obj client.Object) *kind {
+	if _, ok := obj.(*ecsv1alpha1.KeyPairAttachment); ok {
+		return attachments
+	}
+	return detachments
 }
 
 // objectCondition returns "Status/Reason" of an object condition, for readable failures.
 func objectCondition(obj *ecsv1alpha1.KeyPairDetachment, t string) string {
-	c := meta.FindStatusCondition(obj.Status.Conditions, t)
+	return statusCondition(&obj.Status, t)
+}
+
+func statusCondition(s *ecsv1alpha1.KeyPairDetachmentStatus, t string) string {
+	c := meta.FindStatusCondition(s.Conditions, t)
 	if c == nil {
 		return "<none>"
 	}
@@ -203,20 +220,31 @@ func objectCondition(obj *ecsv1alpha1.KeyPairDetachment, t string) string {
 
 // eventuallyCondition waits until the object's condition t reads want ("Status/Reason").
 func eventuallyCondition(obj *ecsv1alpha1.KeyPairDetachment, t, want string, timeout time.Duration) *ecsv1alpha1.KeyPairDetachment {
-	var latest *ecsv1alpha1.KeyPairDetachment
-	EventuallyWithOffset(1, func(g Gomega) {
-		latest = &ecsv1alpha1.KeyPairDetachment{}
-		g.Expect(k8sClient.Get(suiteCtx, keyOf(obj), latest)).To(Succeed())
-		g.Expect(latest.Status.ObservedGeneration).To(Equal(latest.Generation))
-		g.Expect(objectCondition(latest, t)).To(Equal(want))
+	return eventuallyView(obj, t, want, timeout).Object.(*ecsv1alpha1.KeyPairDetachment)
+}
+
+// eventuallyView is eventuallyCondition for an object of either kind.
+func eventuallyView(obj client.Object, t, want string, timeout time.Duration) *subject {
+	var latest *subject
+	EventuallyWithOffset(2, func(g Gomega) {
+		k := kindOf(obj)
+		typed := k.newObject()
+		g.Expect(k8sClient.Get(suiteCtx, keyOf(obj), typed)).To(Succeed())
+		latest = k.view(typed, nil)
+		g.Expect(latest.Status.ObservedGeneration).To(Equal(latest.GetGeneration()))
+		g.Expect(statusCondition(latest.Status, t)).To(Equal(want))
 	}, timeout, 100*time.Millisecond).Should(Succeed())
 	return latest
 }
 
 // reasonsByInstance maps instance ID → reason of condition t.
 func reasonsByInstance(obj *ecsv1alpha1.KeyPairDetachment, t string) map[string]string {
+	return reasonsIn(&obj.Status, t)
+}
+
+func reasonsIn(s *ecsv1alpha1.KeyPairDetachmentStatus, t string) map[string]string {
 	out := map[string]string{}
-	for _, s := range obj.Status.Instances {
+	for _, s := range s.Instances {
 		if c := ecsv1alpha1.FindInstanceCondition(s.Conditions, t); c != nil {
 			out[s.InstanceID] = c.Reason
 		}
@@ -226,8 +254,12 @@ func reasonsByInstance(obj *ecsv1alpha1.KeyPairDetachment, t string) map[string]
 
 // countReasons counts instances per reason of condition t.
 func countReasons(obj *ecsv1alpha1.KeyPairDetachment, t string) map[string]int {
+	return countReasonsIn(&obj.Status, t)
+}
+
+func countReasonsIn(s *ecsv1alpha1.KeyPairDetachmentStatus, t string) map[string]int {
 	out := map[string]int{}
-	for _, r := range reasonsByInstance(obj, t) {
+	for _, r := range reasonsIn(s, t) {
 		out[r]++
 	}
 	return out

@@ -13,11 +13,15 @@ import (
 // instance is one spec instance during a reconcile: its persisted status plus what this
 // reconcile observed of it in ECS (not persisted).
 type instance struct {
+	kind     *kind
 	status   *ecsv1alpha1.InstanceStatus
 	observed *ecs.Instance // nil when not observed in this reconcile
 	found    bool          // observed and present in ECS
 	// duty is who reboots it, decided this reconcile; nil when in flight, settled or undecided.
 	duty *rebootDuty
+	// want is what the observation of this reconcile asks of it (kinds.go); meaningful only
+	// when observed.
+	want want
 }
 
 func (i *instance) id() string { return i.status.InstanceID }
@@ -33,15 +37,23 @@ func (i *instance) reason(conditionType string) string {
 	return ""
 }
 
-// set records a condition. Settling a detach ends its Detaching marker, and with it the
-// marker's time.
+// changeReason is the reason of the kind's change condition (Detached or Attached).
+func (i *instance) changeReason() string { return i.reason(i.kind.condition) }
+
+// set records a condition. Settling a change ends its Detaching (Attaching) marker, and with
+// it the marker's time.
 func (i *instance) set(conditionType string, status metav1.ConditionStatus, reason, message string) {
 	ecsv1alpha1.SetInstanceCondition(&i.status.Conditions, ecsv1alpha1.InstanceCondition{
 		Type: conditionType, Status: status, Reason: reason, Message: message,
 	})
-	if conditionType == ecsv1alpha1.ConditionDetached && reason != ecsv1alpha1.ReasonDetaching {
+	if conditionType == i.kind.condition && reason != i.kind.changing {
 		i.status.DetachingSince = nil
 	}
+}
+
+// setChange records the kind's change condition.
+func (i *instance) setChange(status metav1.ConditionStatus, reason, message string) {
+	i.set(i.kind.condition, status, reason, message)
 }
 
 func removeCondition(i *instance, conditionType string) {
@@ -51,7 +63,7 @@ func removeCondition(i *instance, conditionType string) {
 // markDetaching records the write-ahead Detaching marker, stamped now: after a restart that
 // lost the answer, the stamp dates the detach this object claims.
 func (i *instance) markDetaching(message string, now time.Time) {
-	i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonDetaching, message)
+	i.setChange(metav1.ConditionUnknown, i.kind.changing, message)
 	i.status.DetachingSince = &metav1.Time{Time: now}
 }
 
@@ -63,7 +75,7 @@ type instanceTable struct {
 
 // newInstanceTable aligns the status with the spec: entries of removed IDs are dropped, new IDs
 // start Pending, and every entry keeps what earlier reconciles recorded.
-func newInstanceTable(obj *ecsv1alpha1.KeyPairDetachment) *instanceTable {
+func newInstanceTable(obj *subject) *instanceTable {
 	previous := make(map[string]int, len(obj.Status.Instances))
 	for n, s := range obj.Status.Instances {
 		previous[s.InstanceID] = n
@@ -78,10 +90,9 @@ func newInstanceTable(obj *ecsv1alpha1.KeyPairDetachment) *instanceTable {
 			s = obj.Status.Instances[n]
 		}
 		s.Conditions = append([]ecsv1alpha1.InstanceCondition(nil), s.Conditions...)
-		inst := &instance{status: &s}
-		if inst.condition(ecsv1alpha1.ConditionDetached) == nil {
-			inst.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-				"")
+		inst := &instance{kind: obj.kind, status: &s}
+		if inst.condition(obj.kind.condition) == nil {
+			inst.setChange(metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "")
 		}
 		if !obj.Spec.Reboot.Enabled {
 			// Rebooted conditions that say something happened survive reboot.enabled: false;

@@ -16,7 +16,7 @@ import (
 // cloud identity. Whoever may create an object in a namespace would otherwise hold that
 // identity's power over every instance it reaches, so it is granted per namespace, by the
 // person who installs the manager (design.md §2).
-func (r *KeyPairDetachmentReconciler) managerIdentityAllowed(namespace string) bool {
+func (r *Reconciler) managerIdentityAllowed(namespace string) bool {
 	return slices.Contains(r.managerIdentityNamespaces, namespace)
 }
 
@@ -33,8 +33,8 @@ func (run *run) managerIdentityNotAllowed(ctx context.Context) (ctrl.Result, err
 		"spec.credentialsSecretRef is not set, and namespace %s may not use the operator's own cloud identity "+
 			"(allowed: %s). Set spec.credentialsSecretRef to a Secret in %s with accessKeyId and accessKeySecret, "+
 			"or ask the operator's administrator to add %s to --manager-identity-namespaces",
-		run.obj.Namespace, allowed, run.obj.Namespace, run.obj.Namespace)}
+		run.obj.GetNamespace(), allowed, run.obj.GetNamespace(), run.obj.GetNamespace())}
 	ctrl.LoggerFrom(ctx).Info("Object may not use the manager's identity; no ECS call made",
-		"namespace", run.obj.Namespace)
-	return ctrl.Result{}, reconcile.TerminalError(fmt.Errorf("namespace %s may not use the manager's identity", run.obj.Namespace))
+		"namespace", run.obj.GetNamespace())
+	return ctrl.Result{}, reconcile.TerminalError(fmt.Errorf("namespace %s may not use the manager's identity", run.obj.GetNamespace()))
 }

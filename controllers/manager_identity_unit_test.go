@@ -75,7 +75,8 @@ func TestManagerIdentityIsGrantedPerNamespace(t *testing.T) {
 			obj := unitObject("kpd", ids, false)
 			obj.Namespace = c.namespace
 			b := fake.NewClientBuilder().WithScheme(unitScheme(t)).
-				WithIndex(&ecsv1alpha1.KeyPairDetachment{}, regionKeyIndex, indexRegionKey).
+				WithIndex(&ecsv1alpha1.KeyPairDetachment{}, regionIndex, indexRegion).
+				WithIndex(&ecsv1alpha1.KeyPairAttachment{}, regionIndex, indexRegion).
 				WithObjects(obj).WithStatusSubresource(obj)
 			if c.withSecret {
 				obj.Spec.CredentialsSecretRef = &ecsv1alpha1.SecretReference{Name: "creds"}
@@ -83,8 +84,8 @@ func TestManagerIdentityIsGrantedPerNamespace(t *testing.T) {
 			}
 			api := b.Build()
 			factory := &credentialsCapturingFactory{cloud: cloud}
-			r := newReconciler(api, api, events.NewFakeRecorder(100), factory,
-				Options{Now: (&unitClock{t: bootedAt}).now, ManagerIdentityNamespaces: []string{"ns"}})
+			r := newReconcilers(api, api, events.NewFakeRecorder(100), factory,
+				Options{Now: (&unitClock{t: bootedAt}).now, ManagerIdentityNamespaces: []string{"ns"}}).Detachments
 			r.retry = retryPolicy{attempts: 1}
 
 			got, _, err := unitPass(t, r, obj)

@@ -10,8 +10,10 @@ import (
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 )
 
-// Labels of the per-object series.
+// Labels of the per-object series: a KeyPairDetachment and a KeyPairAttachment may share a
+// namespace and name.
 const (
+	labelKind      = "kind"
 	labelNamespace = "namespace"
 	labelName      = "name"
 )
@@ -19,18 +21,18 @@ const (
 var (
 	instancesByOutcome = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "ecs_keypair_operator_instances",
-		Help: "Instances of each KeyPairDetachment by outcome (total, detached, rebooted, failed, pending).",
-	}, []string{labelNamespace, labelName, "outcome"})
+		Help: "Instances of each object by outcome (total, detached or attached, rebooted, failed, pending).",
+	}, []string{labelKind, labelNamespace, labelName, "outcome"})
 	// rebootsInFlight and rebootCap show a rollout against its cap: a dashboard plots one
 	// against the other.
 	rebootsInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "ecs_keypair_operator_reboots_in_flight",
-		Help: "Instances of each KeyPairDetachment whose reboot is requested or under way.",
-	}, []string{labelNamespace, labelName})
+		Help: "Instances of each object whose reboot is requested or under way.",
+	}, []string{labelKind, labelNamespace, labelName})
 	rebootCap = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "ecs_keypair_operator_reboot_max_concurrent",
-		Help: "spec.reboot.maxConcurrent of each KeyPairDetachment with reboots enabled.",
-	}, []string{labelNamespace, labelName})
+		Help: "spec.reboot.maxConcurrent of each object with reboots enabled.",
+	}, []string{labelKind, labelNamespace, labelName})
 	rebootsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ecs_keypair_operator_reboots_total",
 		Help: "Instance reboots by outcome: accepted or refused by ECS when requested, then rebooted (Running again) or failed.",
@@ -44,16 +46,17 @@ func registerMetrics() {
 	})
 }
 
-func (r *KeyPairDetachmentReconciler) recordInstanceGauges(obj *ecsv1alpha1.KeyPairDetachment, s ecsv1alpha1.Summary) {
+func (r *Reconciler) recordInstanceGauges(obj *subject, s ecsv1alpha1.Summary) {
 	registerMetrics()
+	kind, ns, name := obj.kind.name, obj.GetNamespace(), obj.GetName()
 	for outcome, v := range map[string]int32{
-		"total": s.Total, "detached": s.Detached, "rebooted": s.Rebooted, "failed": s.Failed, "pending": s.Pending,
+		"total": s.Total, obj.kind.summaryLabel: s.Detached, "rebooted": s.Rebooted, "failed": s.Failed, "pending": s.Pending,
 	} {
-		instancesByOutcome.WithLabelValues(obj.Namespace, obj.Name, outcome).Set(float64(v))
+		instancesByOutcome.WithLabelValues(kind, ns, name, outcome).Set(float64(v))
 	}
 	if !obj.Spec.Reboot.Enabled {
-		rebootsInFlight.DeleteLabelValues(obj.Namespace, obj.Name)
-		rebootCap.DeleteLabelValues(obj.Namespace, obj.Name)
+		rebootsInFlight.DeleteLabelValues(kind, ns, name)
+		rebootCap.DeleteLabelValues(kind, ns, name)
 		return
 	}
 	inFlight := 0
@@ -62,13 +65,13 @@ func (r *KeyPairDetachmentReconciler) recordInstanceGauges(obj *ecsv1alpha1.KeyP
 			inFlight++
 		}
 	}
-	rebootsInFlight.WithLabelValues(obj.Namespace, obj.Name).Set(float64(inFlight))
-	rebootCap.WithLabelValues(obj.Namespace, obj.Name).Set(float64(obj.Spec.Reboot.MaxConcurrent))
+	rebootsInFlight.WithLabelValues(kind, ns, name).Set(float64(inFlight))
+	rebootCap.WithLabelValues(kind, ns, name).Set(float64(obj.Spec.Reboot.MaxConcurrent))
 }
 
 // forgetObjectSeries deletes every series of the object's gauges.
-func forgetObjectSeries(name types.NamespacedName) {
-	labels := prometheus.Labels{labelNamespace: name.Namespace, labelName: name.Name}
+func forgetObjectSeries(k *kind, name types.NamespacedName) {
+	labels := prometheus.Labels{labelKind: k.name, labelNamespace: name.Namespace, labelName: name.Name}
 	instancesByOutcome.DeletePartialMatch(labels)
 	rebootsInFlight.DeletePartialMatch(labels)
 	rebootCap.DeletePartialMatch(labels)

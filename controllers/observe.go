@@ -14,8 +14,8 @@ import (
 )
 
 // observe is the observation of a pass: the key pair's existence (once per full pass), then the targets in
-// pages of ecs.MaxDescribeIDs, each classified for the detach. proceed is false when the key
-// pair does not exist and this object never detached it (a typo or the wrong region): then
+// pages of ecs.MaxDescribeIDs, each classified for the change. proceed is false when the key
+// pair does not exist and this object never changed it (a typo or the wrong region): then
 // nothing else is done. When a page fails, the instances of earlier pages are classified and
 // the error is returned.
 func (run *run) observe(ctx context.Context, cloud ecs.Client, targets []*instance) (proceed bool, err error) {
@@ -28,7 +28,7 @@ func (run *run) observe(ctx context.Context, cloud ecs.Client, targets []*instan
 			run.r.recordKeyPairFound(run.obj)
 		}
 	}
-	if !exists && !run.detachedAny() {
+	if !exists && !run.changedAny() {
 		run.problem = &objectProblem{Reason: ecsv1alpha1.ReasonKeyPairNotFound,
 			Message: fmt.Sprintf("Key pair %q does not exist in region %s; check spec.keyPairName and spec.regionId",
 				run.obj.Spec.KeyPairName, run.obj.Spec.RegionID)}
@@ -40,7 +40,7 @@ func (run *run) observe(ctx context.Context, cloud ecs.Client, targets []*instan
 	}
 	for _, i := range targets {
 		if i.observed != nil {
-			run.classifyForDetach(ctx, i)
+			run.classify(ctx, i)
 		}
 	}
 	return true, err
@@ -60,7 +60,7 @@ func (run *run) observationLost(targets []*instance) bool {
 			return false
 		}
 		observed++
-		switch i.reason(ecsv1alpha1.ConditionDetached) {
+		switch i.changeReason() {
 		case ecsv1alpha1.ReasonPending, ecsv1alpha1.ReasonInstanceNotFound, "":
 		default:
 			seenBefore++
@@ -143,54 +143,81 @@ func (run *run) describe(ctx context.Context, cloud ecs.Client, targets []*insta
 	return firstErr
 }
 
-// classifyForDetach sets the Detached condition from the observation. Instances that carry the
-// key pair are left for the detach phase (their condition says what happens next).
-func (run *run) classifyForDetach(ctx context.Context, i *instance) {
-	key := run.obj.Spec.KeyPairName
-	previous := i.reason(ecsv1alpha1.ConditionDetached)
+// classify sets the change condition (Detached or Attached) from the observation. Instances
+// the kind wants to change are left for the change phase (their condition says what happens
+// next), unless an object of the other kind claimed them first (claims.go).
+func (run *run) classify(ctx context.Context, i *instance) {
+	k, key := run.kind, run.obj.Spec.KeyPairName
+	previous := i.changeReason()
 	switch {
 	case !i.found:
-		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceNotFound,
+		run.releaseClaim(i)
+		i.setChange(metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceNotFound,
 			fmt.Sprintf("No instance %s in region %s; remove it from spec.instanceIds or fix the ID", i.id(), run.obj.Spec.RegionID))
+		return
 	case i.observed.Windows:
-		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonWindowsInstance,
+		run.releaseClaim(i)
+		i.setChange(metav1.ConditionFalse, ecsv1alpha1.ReasonWindowsInstance,
 			"Windows instance: key pairs apply to Linux only; remove it from spec.instanceIds")
-	case i.observed.KeyPairName == key && len(i.observed.LockReasons) > 0:
-		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceLocked,
-			fmt.Sprintf("Carries %s but ECS holds operation locks (%s); it is retried at the next resync",
-				key, strings.Join(i.observed.LockReasons, ", ")))
-	case i.observed.KeyPairName == key:
-		if previous == ecsv1alpha1.ReasonDetached || previous == ecsv1alpha1.ReasonNotAttached {
-			ctrl.LoggerFrom(ctx).Info("Key pair found again on an instance; detaching it again", "instance", i.id())
-			run.event(eventWarning, "DriftDetected", "Detach",
-				"Key pair %s was attached again to %s; detaching it again", key, i.id())
+		return
+	}
+	i.want = k.wants(run.obj, i.observed, previous)
+	if i.want != wantMismatch {
+		if holder, claimed := run.claimedByOther(i); claimed {
+			i.want = wantMismatch
+			i.setChange(metav1.ConditionFalse, ecsv1alpha1.ReasonClaimedByOther, fmt.Sprintf(
+				"%s claimed it first and wants %s %s; left alone: remove it from one of the two specs", holder, key, opposite(k)))
+			return
 		}
-		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-			fmt.Sprintf("Carries %s; to be detached", key))
-	case i.observed.KeyPairName == "":
+	}
+	switch {
+	case i.want == wantChange && len(i.observed.LockReasons) > 0:
+		i.setChange(metav1.ConditionFalse, ecsv1alpha1.ReasonInstanceLocked,
+			fmt.Sprintf("To be %s, but ECS holds operation locks (%s); it is retried at the next resync",
+				k.past, strings.Join(i.observed.LockReasons, ", ")))
+	case i.want == wantChange:
+		if previous == k.done || previous == k.already {
+			ctrl.LoggerFrom(ctx).Info("Instance changed back; making the change again", "instance", i.id(), "change", k.verb)
+			run.event(eventWarning, "DriftDetected", k.action,
+				"%s on %s was changed back (it now carries %q); making the %s again", key, i.id(), i.observed.KeyPairName, k.verb)
+		}
+		i.setChange(metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, pendingMessage(k, key, i.observed))
+	case i.want == wantNothing:
 		switch previous {
-		case ecsv1alpha1.ReasonDetached:
-			// Detached by this object earlier; the condition keeps its message.
-		case ecsv1alpha1.ReasonDetaching:
-			run.claimLostDetach(i)
+		case k.done:
+			// Changed by this object earlier; the condition keeps its message.
+		case k.changing:
+			run.claimLostChange(i)
 		default:
-			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonNotAttached, "")
+			i.setChange(metav1.ConditionTrue, k.already, "")
 		}
 	default:
-		i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonKeyPairMismatch,
-			fmt.Sprintf("Carries another key pair (%s), not %s; left alone", i.observed.KeyPairName, key))
+		run.releaseClaim(i)
+		i.setChange(metav1.ConditionFalse, ecsv1alpha1.ReasonKeyPairMismatch, k.mismatch(run.obj, i.observed))
 	}
 }
 
-// claimLostDetach settles an instance whose detach answer was lost: the key is gone and this
-// object's Detaching marker says its call was sent. That is this object's detach, unless
-// another object holds ECS's own answer for it, which is stronger proof.
-func (run *run) claimLostDetach(i *instance) {
-	key := run.obj.Spec.KeyPairName
+// pendingMessage says what the change phase is about to do to an instance.
+func pendingMessage(k *kind, key string, o *ecs.Instance) string {
+	switch {
+	case k == detachments:
+		return fmt.Sprintf("Carries %s; to be detached", key)
+	case o.KeyPairName == "":
+		return fmt.Sprintf("No key pair; %s to be attached", key)
+	}
+	return fmt.Sprintf("Carries %s; to be replaced by %s", o.KeyPairName, key)
+}
+
+// claimLostChange settles an instance whose change answer was lost: the instance is as this
+// object wants and its marker says its call was sent. That is this object's change, unless
+// another object of its kind and key holds ECS's own answer for it, which is stronger proof.
+func (run *run) claimLostChange(i *instance) {
+	k, key := run.kind, run.obj.Spec.KeyPairName
 	for _, p := range run.peers[i.id()] {
-		if p.status != nil && p.status.Detach != nil && p.status.Detach.Proof == ecsv1alpha1.DetachProofAnswer {
-			i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonNotAttached,
-				fmt.Sprintf("%s was detached by %s while this object's answer was lost", key, p.name))
+		if p.kind == k && p.keyPairName == key && p.status != nil && p.status.Detach != nil &&
+			p.status.Detach.Proof == ecsv1alpha1.DetachProofAnswer {
+			i.setChange(metav1.ConditionTrue, k.already,
+				fmt.Sprintf("%s was %s by %s while this object's answer was lost", key, k.past, p.name))
 			return
 		}
 	}
@@ -200,15 +227,15 @@ func (run *run) claimLostDetach(i *instance) {
 	}
 	i.status.Detach = &ecsv1alpha1.DetachRecord{Proof: ecsv1alpha1.DetachProofSentMarker, At: metav1.Time{Time: marker}}
 	run.startNewRebootDuty(i)
-	i.set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonDetached,
-		fmt.Sprintf("%s detached by this object (the answer was lost; the key was gone at the next observation)", key))
+	i.setChange(metav1.ConditionTrue, k.done,
+		fmt.Sprintf("%s %s by this object (the answer was lost; the instance was so at the next observation)", key, k.past))
 }
 
-// detachedAny reports whether this object has detached the key pair anywhere, which makes a
+// changedAny reports whether this object has changed the key pair anywhere, which makes a
 // later disappearance of the key pair the normal end of its life rather than a typo.
-func (run *run) detachedAny() bool {
+func (run *run) changedAny() bool {
 	for _, i := range run.table.ordered {
-		if i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonDetached {
+		if i.changeReason() == run.kind.done {
 			return true
 		}
 	}

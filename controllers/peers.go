@@ -12,24 +12,29 @@ import (
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 )
 
-// regionKeyIndex indexes objects by region and key pair: only objects that retire the same key
-// in the same region can share a detach, and so a reboot.
-const regionKeyIndex = "spec.regionId/keyPairName"
+// regionIndex indexes objects of both kinds by region: any object that changed a key on an
+// instance, whichever key and kind, needs the reboot that makes its change take effect, so
+// every one that names the instance shares that reboot.
+const regionIndex = "spec.regionId"
 
-func regionKeyOf(obj *ecsv1alpha1.KeyPairDetachment) string {
-	return obj.Spec.RegionID + "/" + obj.Spec.KeyPairName
-}
-
-func indexRegionKey(o client.Object) []string {
-	if kpd, ok := o.(*ecsv1alpha1.KeyPairDetachment); ok {
-		return []string{regionKeyOf(kpd)}
+func indexRegion(o client.Object) []string {
+	switch obj := o.(type) {
+	case *ecsv1alpha1.KeyPairDetachment:
+		return []string{obj.Spec.RegionID}
+	case *ecsv1alpha1.KeyPairAttachment:
+		return []string{obj.Spec.RegionID}
 	}
 	return nil
 }
 
 // peerInstance is what another object that names the same instance says about it.
 type peerInstance struct {
-	name          string // namespace/name
+	name          string // namespace/name, qualified by the kind when not this object's kind
+	ref           types.NamespacedName
+	uid           types.UID
+	kind          *kind
+	keyPairName   string
+	created       time.Time
 	rebootEnabled bool
 	deleting      bool
 	// status is nil when the peer names the instance but has not written a status for it yet.
@@ -46,29 +51,39 @@ func (p peerInstance) reason(conditionType string) string {
 	return ""
 }
 
-// willReboot reports whether the peer, having detached the instance, is going to reboot it.
+// changeReason is the reason of the peer's own change condition (Detached or Attached).
+func (p peerInstance) changeReason() string { return p.reason(p.kind.condition) }
+
+// willReboot reports whether the peer, having changed the instance, is going to reboot it.
 func (p peerInstance) willReboot() bool { return p.rebootEnabled && !p.deleting }
 
 // peerView maps instance ID → what other objects naming the instance say about it.
 type peerView map[string][]peerInstance
 
-// loadPeers reads, from the cache, the other objects of the same region and key pair, keeping
-// only the instances this object names. Read without deep copies: nothing here is modified.
+// loadPeers reads, from the cache, the other objects of either kind in the same region,
+// keeping only the instances this object names. Read without deep copies: nothing here is
+// modified.
 func (run *run) loadPeers(ctx context.Context) error {
-	list := &ecsv1alpha1.KeyPairDetachmentList{}
-	if err := run.r.List(ctx, list, client.MatchingFields{regionKeyIndex: regionKeyOf(run.obj)},
-		client.UnsafeDisableDeepCopy); err != nil {
-		return fmt.Errorf("listing objects that share key pair %s: %w", run.obj.Spec.KeyPairName, err)
+	var others []*subject
+	keep := func(id string) bool { return run.table.byID[id] != nil }
+	for _, k := range kinds {
+		list := k.newList()
+		if err := run.r.List(ctx, list, client.MatchingFields{regionIndex: run.obj.Spec.RegionID},
+			client.UnsafeDisableDeepCopy); err != nil {
+			return fmt.Errorf("listing the %ss of region %s: %w", k.name, run.obj.Spec.RegionID, err)
+		}
+		for _, o := range k.items(list) {
+			others = append(others, k.view(o, keep))
+		}
 	}
-	run.peers = peersOf(run.obj, run.table, list.Items)
+	run.peers = peersOf(run.obj, run.table, others)
 	return nil
 }
 
-func peersOf(self *ecsv1alpha1.KeyPairDetachment, table *instanceTable, others []ecsv1alpha1.KeyPairDetachment) peerView {
+func peersOf(self *subject, table *instanceTable, others []*subject) peerView {
 	view := peerView{}
-	for n := range others {
-		o := &others[n]
-		if o.UID == self.UID || o.Spec.RegionID != self.Spec.RegionID || o.Spec.KeyPairName != self.Spec.KeyPairName {
+	for _, o := range others {
+		if o.GetUID() == self.GetUID() || o.Spec.RegionID != self.Spec.RegionID {
 			continue
 		}
 		statuses := make(map[string]*ecsv1alpha1.InstanceStatus, len(o.Status.Instances))
@@ -80,8 +95,9 @@ func peersOf(self *ecsv1alpha1.KeyPairDetachment, table *instanceTable, others [
 				continue
 			}
 			view[id] = append(view[id], peerInstance{
-				name: o.Namespace + "/" + o.Name, rebootEnabled: o.Spec.Reboot.Enabled,
-				deleting: o.DeletionTimestamp != nil, status: statuses[id],
+				name: o.nameFor(self.kind), ref: client.ObjectKeyFromObject(o), uid: o.GetUID(), kind: o.kind, keyPairName: o.Spec.KeyPairName,
+				created: o.GetCreationTimestamp().Time, rebootEnabled: o.Spec.Reboot.Enabled,
+				deleting: o.GetDeletionTimestamp() != nil, status: statuses[id],
 			})
 		}
 	}
@@ -99,13 +115,15 @@ type rebootLedger struct {
 
 type rebootClaim struct {
 	owner types.UID
+	kind  *kind
 	name  string
 	at    time.Time
 }
 
-// claim gives the reboot of an instance, for the detach that happened at detachAt, to owner,
-// unless another object claimed it since that detach. It returns the holder's name otherwise.
-func (l *rebootLedger) claim(region, instanceID string, owner types.UID, name string, detachAt, now time.Time) (string, bool) {
+// claim gives the reboot of an instance, for the change that happened at detachAt, to owner
+// (named name, of kind k), unless another object of either kind claimed it since that change.
+// It returns the holder's name otherwise, as an object of kind k names it.
+func (l *rebootLedger) claim(region, instanceID string, owner types.UID, k *kind, name string, detachAt, now time.Time) (string, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.claims == nil {
@@ -113,9 +131,12 @@ func (l *rebootLedger) claim(region, instanceID string, owner types.UID, name st
 	}
 	key := region + "/" + instanceID
 	if c, ok := l.claims[key]; ok && c.owner != owner && !c.at.Before(detachAt.Truncate(time.Second)) {
+		if c.kind != k && c.kind != nil {
+			return c.kind.name + " " + c.name, false
+		}
 		return c.name, false
 	}
-	l.claims[key] = rebootClaim{owner: owner, name: name, at: now}
+	l.claims[key] = rebootClaim{owner: owner, kind: k, name: name, at: now}
 	return "", true
 }
 
@@ -129,12 +150,12 @@ func (l *rebootLedger) release(region, instanceID string, owner types.UID) {
 	}
 }
 
-// forget drops every claim of a deleted object ("namespace/name").
-func (l *rebootLedger) forget(name string) {
+// forget drops every claim of a deleted object.
+func (l *rebootLedger) forget(owner types.UID) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for key, c := range l.claims {
-		if c.name == name {
+		if c.owner == owner {
 			delete(l.claims, key)
 		}
 	}

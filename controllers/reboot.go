@@ -33,7 +33,7 @@ func rebootInFlight(reason string) bool {
 // mayStartReboots: new reboots start only with reboot enabled and the object not being deleted;
 // reboots in flight are settled whatever the spec says.
 func (run *run) mayStartReboots() bool {
-	return run.obj.Spec.Reboot.Enabled && run.obj.DeletionTimestamp == nil
+	return run.obj.Spec.Reboot.Enabled && run.obj.GetDeletionTimestamp() == nil
 }
 
 // decideDuties works out, for every instance not in flight and not settled, who reboots it
@@ -45,8 +45,8 @@ func (run *run) decideDuties() {
 		if rebootInFlight(reason) || rebootSettled(reason) {
 			continue
 		}
-		switch i.reason(ecsv1alpha1.ConditionDetached) {
-		case ecsv1alpha1.ReasonDetached, ecsv1alpha1.ReasonNotAttached:
+		switch i.changeReason() {
+		case run.kind.done, run.kind.already:
 			d := decideRebootDuty(i.status.Detach, run.peers[i.id()])
 			i.duty = &d
 		}
@@ -86,9 +86,8 @@ func (run *run) settleAndAssign() {
 		case rebootSettled(reason) || !run.obj.Spec.Reboot.Enabled:
 		case i.duty != nil:
 			run.applyDuty(i, *i.duty)
-		case i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonPending ||
-			i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonDetaching:
-			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "Waiting for the detach")
+		case unsettled(i):
+			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "Waiting for the "+run.kind.verb)
 		default:
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonNotRequired, "")
 		}
@@ -141,7 +140,7 @@ func (run *run) rolloutCounts() (inFlight, failures int) {
 func (run *run) claimReboots(start []*instance) []*instance {
 	var won []*instance
 	for _, i := range start {
-		holder, ok := run.r.ledger.claim(run.obj.Spec.RegionID, i.id(), run.obj.UID, run.name(), i.duty.detachAt, run.r.now())
+		holder, ok := run.r.ledger.claim(run.obj.Spec.RegionID, i.id(), run.obj.GetUID(), run.kind, run.name(), i.duty.detachAt, run.r.now())
 		if !ok {
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
 				fmt.Sprintf("%s is rebooting it", holder))
@@ -153,7 +152,7 @@ func (run *run) claimReboots(start []*instance) []*instance {
 	return won
 }
 
-func (run *run) name() string { return run.obj.Namespace + "/" + run.obj.Name }
+func (run *run) name() string { return run.obj.name() }
 
 // rolloutWatchList is what a reboot poll observes: instances in flight plus as many due
 // instances as could start, so that a poll costs about ⌈maxConcurrent/100⌉ describes.
@@ -183,7 +182,7 @@ func (run *run) rolloutActive() bool {
 		if i.duty != nil && i.duty.kind != dutyNone {
 			return true
 		}
-		if d := i.reason(ecsv1alpha1.ConditionDetached); d == ecsv1alpha1.ReasonDetached || d == ecsv1alpha1.ReasonNotAttached {
+		if d := i.changeReason(); d == run.kind.done || d == run.kind.already {
 			return true
 		}
 	}

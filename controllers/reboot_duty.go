@@ -44,15 +44,16 @@ type rebootDuty struct {
 	peerReason string
 }
 
-// decideRebootDuty says who reboots an instance. The current detach is the latest proven one,
-// this object's (own) or a peer's; a reboot any object requested after it makes it take effect,
-// so nobody asks for a second. Without a proven detach nobody owes a reboot, except that a peer
+// decideRebootDuty says who reboots an instance. The current detach is the latest proven
+// change (a detach or an attach, of any key pair), this object's (own) or a peer's, of either
+// kind; a reboot any object requested after it makes every change before it take effect, so
+// nobody asks for a second. Without a proven detach nobody owes a reboot, except that a peer
 // which has not settled its detach may still turn out to be the detacher.
 func decideRebootDuty(own *ecsv1alpha1.DetachRecord, peers []peerInstance) rebootDuty {
 	detachAt, detacher := currentDetach(own, peers)
 	if own == nil && detacher < 0 {
 		for _, p := range peers {
-			if r := p.reason(ecsv1alpha1.ConditionDetached); r == "" || r == ecsv1alpha1.ReasonPending || r == ecsv1alpha1.ReasonDetaching {
+			if r := p.changeReason(); r == "" || r == ecsv1alpha1.ReasonPending || r == p.kind.changing {
 				return rebootDuty{kind: dutyWaitDetach, peer: p.name}
 			}
 		}
@@ -136,14 +137,14 @@ func (run *run) applyDuty(i *instance, d rebootDuty) (due bool) {
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonNotRequired, "")
 	case dutyWaitDetach:
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-			fmt.Sprintf("Waiting for %s, which also names it, to settle its detach", d.peer))
+			fmt.Sprintf("Waiting for %s, which also names it, to settle its change", d.peer))
 	case dutyWaitPeer:
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
-			fmt.Sprintf("%s detached %s from it and reboots it", d.peer, key))
+			fmt.Sprintf("%s changed its key pair after %s was %s and reboots it", d.peer, key, run.kind.past))
 	case dutyDoneByPeer:
 		i.status.Reboot = &ecsv1alpha1.RebootRecord{By: d.peer, RequestedAt: d.peerReboot.RequestedAt}
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionTrue, ecsv1alpha1.ReasonRebootedByOther,
-			fmt.Sprintf("Rebooted by %s after %s was detached", d.peer, key))
+			fmt.Sprintf("Rebooted by %s after %s was %s", d.peer, key, run.kind.past))
 	case dutyFailedByPeer:
 		i.status.Reboot = &ecsv1alpha1.RebootRecord{By: d.peer, RequestedAt: d.peerReboot.RequestedAt}
 		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonRebootFailed,
@@ -156,7 +157,7 @@ func (run *run) applyDuty(i *instance, d rebootDuty) (due bool) {
 		if i.reason(ecsv1alpha1.ConditionRebooted) != ecsv1alpha1.ReasonRolloutHalted {
 			msg := "Waiting for a reboot slot"
 			if d.peer != "" {
-				msg = fmt.Sprintf("%s detached %s but does not reboot it; this object does. Waiting for a reboot slot", d.peer, key)
+				msg = fmt.Sprintf("%s changed its key pair but does not reboot it; this object does. Waiting for a reboot slot", d.peer)
 			}
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, msg)
 		}

@@ -25,7 +25,7 @@ func TestDecideRebootDuty(t *testing.T) {
 		if requested != nil {
 			s.Reboot = &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &metav1.Time{Time: *requested}}
 		}
-		return peerInstance{name: name, rebootEnabled: reboot, status: s}
+		return peerInstance{name: name, kind: detachments, keyPairName: "K1", rebootEnabled: reboot, status: s}
 	}
 	after, before := t0.Add(time.Minute), t0.Add(-time.Minute)
 	cases := []struct {
@@ -86,24 +86,28 @@ func TestRebootLedger(t *testing.T) {
 	var l rebootLedger
 	detach := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	now := detach.Add(time.Second)
-	if _, ok := l.claim("r", "i-x", "a", "ns/a", detach, now); !ok {
+	if _, ok := l.claim("r", "i-x", "a", detachments, "ns/a", detach, now); !ok {
 		t.Fatal("the first claim wins")
 	}
-	if _, ok := l.claim("r", "i-x", "a", "ns/a", detach, now); !ok {
+	if _, ok := l.claim("r", "i-x", "a", detachments, "ns/a", detach, now); !ok {
 		t.Fatal("the holder may claim again (a retried marker write)")
 	}
-	if holder, ok := l.claim("r", "i-x", "b", "ns/b", detach, now); ok || holder != "ns/a" {
+	if holder, ok := l.claim("r", "i-x", "b", detachments, "ns/b", detach, now); ok || holder != "ns/a" {
 		t.Fatalf("a second object must lose to ns/a, got %q %v", holder, ok)
 	}
-	if _, ok := l.claim("r", "i-x", "b", "ns/b", detach.Add(time.Hour), now.Add(time.Hour)); !ok {
+	if _, ok := l.claim("r", "i-x", "b", detachments, "ns/b", detach.Add(time.Hour), now.Add(time.Hour)); !ok {
 		t.Fatal("a later detach (drift) opens a new claim")
 	}
 	l.release("r", "i-x", "b")
-	if _, ok := l.claim("r", "i-x", "a", "ns/a", detach.Add(time.Hour), now.Add(time.Hour)); !ok {
+	if _, ok := l.claim("r", "i-x", "a", detachments, "ns/a", detach.Add(time.Hour), now.Add(time.Hour)); !ok {
 		t.Fatal("a released claim (ECS refused the request) is free again")
 	}
-	l.forget("ns/a")
-	if _, ok := l.claim("r", "i-x", "c", "ns/c", detach.Add(time.Hour), now.Add(time.Hour)); !ok {
+	l.forget("a")
+	if _, ok := l.claim("r", "i-x", "c", detachments, "ns/c", detach.Add(time.Hour), now.Add(time.Hour)); !ok {
 		t.Fatal("a deleted object's claims are forgotten")
+	}
+	if holder, ok := l.claim("r", "i-x", "d", attachments, "ns/d", detach.Add(time.Hour), now.Add(time.Hour)); ok ||
+		holder != "KeyPairDetachment ns/c" {
+		t.Fatalf("an attachment loses to the detachment that holds the reboot, named with its kind; got %q %v", holder, ok)
 	}
 }

@@ -24,8 +24,8 @@ func (run *run) requestReboots(ctx context.Context, cloud ecs.Client, start []*i
 		return err
 	}
 	if firstOfRollout {
-		run.event(eventNormal, "RolloutStarted", "Reboot", "Rebooting the instances detached from %s, at most %d at once (forceStop %t)",
-			run.obj.Spec.KeyPairName, run.obj.Spec.Reboot.MaxConcurrent, run.obj.Spec.Reboot.ForceStop)
+		run.event(eventNormal, "RolloutStarted", "Reboot", "Rebooting the instances on which %s was %s, at most %d at once (forceStop %t)",
+			run.obj.Spec.KeyPairName, run.kind.past, run.obj.Spec.Reboot.MaxConcurrent, run.obj.Spec.Reboot.ForceStop)
 	}
 	res, start, err := run.sendReboots(ctx, cloud, start)
 	if err != nil || len(start) == 0 {
@@ -46,7 +46,7 @@ func (run *run) requestReboots(ctx context.Context, cloud ecs.Client, start []*i
 // that it did not act, so the request does not count; otherwise it never left the operator,
 // which counts towards maxRebootRequests.
 func (run *run) withdrawReboot(i *instance, refused bool, message string) {
-	run.r.ledger.release(run.obj.Spec.RegionID, i.id(), run.obj.UID)
+	run.r.ledger.release(run.obj.Spec.RegionID, i.id(), run.obj.GetUID())
 	rec := i.status.Reboot
 	if refused && rec.Attempts > 0 {
 		rec.Attempts--

@@ -65,14 +65,14 @@ func TestSettleInFlight(t *testing.T) {
 			t.Run(fmt.Sprintf("clock %+v/%s", skew, tc.name), func(t *testing.T) {
 				marker := trueMarker.Add(skew) // the manager stamps markers with its own clock
 				obj := unitObject("a", []string{"i-a"}, true)
-				r := &KeyPairDetachmentReconciler{}
+				r := &Reconciler{kind: detachments, shared: &shared{}}
 				status := &ecsv1alpha1.InstanceStatus{InstanceID: "i-a",
 					Reboot: &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &metav1.Time{Time: marker},
 						StartTimeBefore: &metav1.Time{Time: before}},
 					Conditions: []ecsv1alpha1.InstanceCondition{{
 						Type: ecsv1alpha1.ConditionRebooted, Status: metav1.ConditionUnknown, Reason: tc.reason}}}
-				i := &instance{status: status, observed: tc.observed, found: tc.found}
-				run := &run{r: r, obj: obj, now: marker.Add(tc.sinceMarker)}
+				i := &instance{kind: detachments, status: status, observed: tc.observed, found: tc.found}
+				run := &run{r: r, kind: detachments, obj: detachments.view(obj, nil), now: marker.Add(tc.sinceMarker)}
 				run.settleInFlight(i)
 				got := ecsv1alpha1.FindInstanceCondition(i.status.Conditions, ecsv1alpha1.ConditionRebooted)
 				if got.Reason != tc.wantReason || got.Status != tc.wantStatus {

@@ -21,7 +21,7 @@ func TestRebootFailurePoints(t *testing.T) {
 		w     *world
 		clock *unitClock
 		obj   *ecsv1alpha1.KeyPairDetachment
-		r     *KeyPairDetachmentReconciler
+		r     *Reconciler
 		t     *testing.T
 	}
 	// spec changes the stored spec, as kubectl edit would.
@@ -203,7 +203,7 @@ func TestRebootFailurePoints(t *testing.T) {
 // that a crash between the two never leaves a marker for the refused request.
 func TestRefusedRebootIsWithdrawnBeforeItIsAskedAgain(t *testing.T) {
 	w, obj, clock, cloud := detachedAwaitingReboot(t)
-	var r *KeyPairDetachmentReconciler
+	var r *Reconciler
 	var versions []string
 	cloud.RebootInstancesFn = func(ids []string, _ bool) (ecs.BatchResult, error) {
 		stored := latest(t, r.Client, obj)

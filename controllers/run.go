@@ -19,14 +19,15 @@ import (
 // run is one reconcile of one object: the object as read, its instances, and what this pass
 // decided at object level.
 type run struct {
-	r     *KeyPairDetachmentReconciler
-	obj   *ecsv1alpha1.KeyPairDetachment
+	r     *Reconciler
+	kind  *kind
+	obj   *subject
 	table *instanceTable
 	now   time.Time
 
 	// problem is an object-level condition that stops progress (credentials, missing key pair).
 	problem *objectProblem
-	// unsettledAtStart counts the instances awaiting their detach outcome when the pass began.
+	// unsettledAtStart counts the instances awaiting their change outcome when the pass began.
 	unsettledAtStart int
 	// before is the object's conditions as read, for events about transitions; written is the
 	// last status this run wrote (or read), to skip writes that change nothing.
@@ -42,6 +43,8 @@ type run struct {
 	creds *ecs.Credentials
 	// backedOff: the pass ended on a cloud error and its requeue grew the object's backoff.
 	backedOff bool
+	// wakeAfterWrite are objects of the other kind to wake once this pass's status is written.
+	wakeAfterWrite []holder
 }
 
 // objectProblem is why an object cannot progress; Reason is a Ready=False reason.
@@ -50,9 +53,9 @@ type objectProblem struct {
 	Message string
 }
 
-func newRun(r *KeyPairDetachmentReconciler, obj *ecsv1alpha1.KeyPairDetachment) *run {
+func newRun(r *Reconciler, obj *subject) *run {
 	run := &run{
-		r: r, obj: obj, table: newInstanceTable(obj), now: r.now(),
+		r: r, kind: obj.kind, obj: obj, table: newInstanceTable(obj), now: r.now(),
 		before: slices.Clone(obj.Status.Conditions), written: obj.Status.DeepCopy(),
 	}
 	run.unsettledAtStart = len(run.table.where(unsettled))
@@ -60,12 +63,12 @@ func newRun(r *KeyPairDetachmentReconciler, obj *ecsv1alpha1.KeyPairDetachment) 
 }
 
 func (run *run) statusUnchanged() bool {
-	return equality.Semantic.DeepEqual(run.written, &run.obj.Status)
+	return equality.Semantic.DeepEqual(run.written, run.obj.Status)
 }
 
 // phases runs the reconcile of design.md §3 up to (not including) the final status write.
 func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
-	if run.obj.Spec.Suspend && run.obj.DeletionTimestamp != nil {
+	if run.obj.Spec.Suspend && run.obj.GetDeletionTimestamp() != nil {
 		return run.finishDeletion(ctx) // suspended: no ECS call, not even to settle reboots
 	}
 	if run.obj.Spec.Suspend {
@@ -76,8 +79,8 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if creds == nil && problem == nil && !run.r.managerIdentityAllowed(run.obj.Namespace) {
-		if run.obj.DeletionTimestamp != nil {
+	if creds == nil && problem == nil && !run.r.managerIdentityAllowed(run.obj.GetNamespace()) {
+		if run.obj.GetDeletionTimestamp() != nil {
 			return run.finishDeletion(ctx) // nothing of the manager's identity may settle it
 		}
 		return run.managerIdentityNotAllowed(ctx)
@@ -97,9 +100,10 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 		return ctrl.Result{}, err
 	}
 
-	if stop, result, err := run.observeAndDetach(ctx, cloud); stop {
+	if stop, result, err := run.observeAndChange(ctx, cloud); stop {
 		return result, err
 	}
+	run.noteContests()
 	run.decideDuties()
 	if err := run.observeRollout(ctx, cloud); err != nil {
 		return run.cloudError(ctx, err)
@@ -107,15 +111,15 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	if err := run.reboot(ctx, cloud); err != nil {
 		return run.cloudError(ctx, err)
 	}
-	if run.obj.DeletionTimestamp != nil {
+	if run.obj.GetDeletionTimestamp() != nil {
 		return run.finishDeletion(ctx)
 	}
 	if err := run.releaseFinalizerWhenDone(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
-	if run.detachUnsettled() {
+	if run.changeUnsettled() {
 		// Retryable per-instance answers: the object's capped backoff paces the retry.
-		ctrl.LoggerFrom(ctx).Info("Some detaches got a retryable answer; retrying with backoff")
+		ctrl.LoggerFrom(ctx).Info("Some changes got a retryable answer; retrying with backoff", "change", run.kind.verb)
 		return run.backOff(), nil
 	}
 	if run.rolloutActive() {
@@ -125,16 +129,18 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
 }
 
-// observeAndDetach observes and detaches; stop says the pass ends here with result and err.
+// observeAndChange observes and makes the kind's change; stop says the pass ends here with result and err.
 // A full pass observes every instance; between full passes only the unsettled ones (new, or
 // left by a failed call) are observed, so a pass that fails half-way keeps what it settled and
 // the next one goes on from there. A deleted object starts nothing new.
-func (run *run) observeAndDetach(ctx context.Context, cloud ecs.Client) (stop bool, result ctrl.Result, err error) {
+func (run *run) observeAndChange(ctx context.Context, cloud ecs.Client) (stop bool, result ctrl.Result, err error) {
 	targets := run.table.ordered
 	if !run.r.beginFullPass(run.obj) {
 		targets = run.table.where(unsettled)
+	} else {
+		run.retainClaims()
 	}
-	if run.obj.DeletionTimestamp != nil || len(targets) == 0 {
+	if run.obj.GetDeletionTimestamp() != nil || len(targets) == 0 {
 		return false, ctrl.Result{}, nil
 	}
 	proceed, err := run.observe(ctx, cloud, targets)
@@ -145,8 +151,8 @@ func (run *run) observeAndDetach(ctx context.Context, cloud ecs.Client) (stop bo
 		}
 		return true, ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
 	}
-	// Instances observed before a failed page are detached all the same.
-	if derr := run.detach(ctx, cloud); err == nil {
+	// Instances observed before a failed page are changed all the same.
+	if derr := run.change(ctx, cloud); err == nil {
 		err = derr
 	}
 	if err != nil {
@@ -201,7 +207,7 @@ func (run *run) credentialsProblem(ctx context.Context, message string) (ctrl.Re
 
 func (run *run) credentialsSource() string {
 	if ref := run.obj.Spec.CredentialsSecretRef; ref != nil {
-		return fmt.Sprintf(" of Secret %s/%s", run.obj.Namespace, ref.Name)
+		return fmt.Sprintf(" of Secret %s/%s", run.obj.GetNamespace(), ref.Name)
 	}
 	return " of the manager's own identity"
 }
@@ -209,16 +215,13 @@ func (run *run) credentialsSource() string {
 // progressRetry is the mean delay before retrying a pass that failed after making progress.
 const progressRetry = time.Second
 
-// unsettled reports whether an instance still waits for its detach outcome.
+// unsettled reports whether an instance still waits for its change outcome.
 func unsettled(i *instance) bool {
-	switch i.reason(ecsv1alpha1.ConditionDetached) {
-	case ecsv1alpha1.ReasonPending, ecsv1alpha1.ReasonDetaching:
-		return true
-	}
-	return false
+	r := i.changeReason()
+	return r == ecsv1alpha1.ReasonPending || r == i.kind.changing
 }
 
-// detachUnsettled reports whether some instance still waits for its detach outcome.
-func (run *run) detachUnsettled() bool {
+// changeUnsettled reports whether some instance still waits for its change outcome.
+func (run *run) changeUnsettled() bool {
 	return len(run.table.where(unsettled)) > 0
 }

@@ -38,7 +38,7 @@ func sizeIDs(n, idLen int) []string {
 }
 
 // rollOut runs passes until the object is Ready or Stalled, and returns it as stored.
-func rollOut(t *testing.T, r *KeyPairDetachmentReconciler, clock *unitClock, obj *ecsv1alpha1.KeyPairDetachment) *ecsv1alpha1.KeyPairDetachment {
+func rollOut(t *testing.T, r *Reconciler, clock *unitClock, obj *ecsv1alpha1.KeyPairDetachment) *ecsv1alpha1.KeyPairDetachment {
 	t.Helper()
 	for pass := 0; pass < 200; pass++ {
 		got, _, _ := unitPass(t, r, obj)

@@ -12,23 +12,23 @@ import (
 // summarize derives the summary and the object conditions from the instances (design.md §2),
 // and stamps observedGeneration. It is pure: calling it twice gives the same status.
 func (run *run) summarize() {
-	obj := run.obj
-	gen := obj.Generation
+	obj, k := run.obj, run.kind
+	gen := obj.GetGeneration()
 	obj.Status.Instances = run.table.statuses()
 	obj.Status.ObservedGeneration = gen
 
 	var s ecsv1alpha1.Summary
-	var detachFailed, rebootFailed, halted, stopped, needReboot, unsettledReboot int
+	var changeFailed, rebootFailed, halted, stopped, needReboot, unsettledReboot int
 	s.Total = int32(len(run.table.ordered))
 	for _, i := range run.table.ordered {
-		det := i.condition(ecsv1alpha1.ConditionDetached)
+		det := i.condition(k.condition)
 		reb := i.condition(ecsv1alpha1.ConditionRebooted)
 		failed := false
 		switch det.Status {
 		case metav1.ConditionTrue:
-			s.Detached++
+			s.Detached++ // Attached, for an attachment (kinds.go)
 		case metav1.ConditionFalse:
-			detachFailed++
+			changeFailed++
 			failed = true
 		}
 		if reb != nil {
@@ -64,17 +64,17 @@ func (run *run) summarize() {
 			Message: ecsv1alpha1.TruncateMessage(message, ecsv1alpha1.MaxObjectMessageLength)})
 	}
 
-	detachPending := int(s.Total) - int(s.Detached) - detachFailed
+	changePending := int(s.Total) - int(s.Detached) - changeFailed
 	switch {
-	case detachFailed > 0:
-		set(ecsv1alpha1.ConditionDetached, metav1.ConditionFalse, ecsv1alpha1.ReasonPartiallyFailed,
-			fmt.Sprintf("%d of %d instances cannot be detached; see status.instances", detachFailed, s.Total))
-	case detachPending > 0:
-		set(ecsv1alpha1.ConditionDetached, metav1.ConditionUnknown, ecsv1alpha1.ReasonInProgress,
-			fmt.Sprintf("%d of %d instances detached or not attached", s.Detached, s.Total))
+	case changeFailed > 0:
+		set(k.condition, metav1.ConditionFalse, ecsv1alpha1.ReasonPartiallyFailed,
+			fmt.Sprintf("%d of %d instances cannot be %s; see status.instances", changeFailed, s.Total, k.past))
+	case changePending > 0:
+		set(k.condition, metav1.ConditionUnknown, ecsv1alpha1.ReasonInProgress,
+			fmt.Sprintf("%d of %d instances %s or already so", s.Detached, s.Total, k.past))
 	default:
-		set(ecsv1alpha1.ConditionDetached, metav1.ConditionTrue, ecsv1alpha1.ReasonAllDetached,
-			fmt.Sprintf("Key pair %s is on none of the %d instances", obj.Spec.KeyPairName, s.Total))
+		set(k.condition, metav1.ConditionTrue, k.allDone,
+			fmt.Sprintf(k.allDoneNote, obj.Spec.KeyPairName, s.Total))
 	}
 
 	if obj.Spec.Reboot.Enabled {
@@ -82,7 +82,7 @@ func (run *run) summarize() {
 		case rebootFailed > 0 || halted > 0:
 			set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonPartiallyFailed,
 				fmt.Sprintf("%d reboots failed, %d not started (rollout halted)", rebootFailed, halted))
-		case unsettledReboot > 0 || detachPending > 0:
+		case unsettledReboot > 0 || changePending > 0:
 			set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonInProgress,
 				fmt.Sprintf("%d of %d reboots done", s.Rebooted, needReboot))
 		default:
@@ -93,7 +93,7 @@ func (run *run) summarize() {
 		meta.RemoveStatusCondition(&obj.Status.Conditions, ecsv1alpha1.ConditionRebooted)
 	}
 
-	ready, stalled := run.readiness(detachFailed, rebootFailed, halted, detachPending+unsettledReboot)
+	ready, stalled := run.readiness(changeFailed, rebootFailed, halted, changePending+unsettledReboot)
 	set(ecsv1alpha1.ConditionReady, ready.Status, ready.Reason, ready.Message)
 	set(ecsv1alpha1.ConditionStalled, stalled.Status, stalled.Reason, stalled.Message)
 	run.r.recordInstanceGauges(obj, s)
@@ -104,7 +104,7 @@ func (run *run) summarize() {
 func (run *run) pendingCount() int32 {
 	var n int32
 	for _, i := range run.table.ordered {
-		det := i.condition(ecsv1alpha1.ConditionDetached)
+		det := i.condition(run.kind.condition)
 		reb := i.condition(ecsv1alpha1.ConditionRebooted)
 		switch {
 		case det.Status == metav1.ConditionFalse:
@@ -121,7 +121,7 @@ func (run *run) pendingCount() int32 {
 
 // readiness decides Ready and Stalled. Stalled is True only when nothing can progress without
 // a human; while other instances still progress, failures show as Ready=False/InProgress.
-func (run *run) readiness(detachFailed, rebootFailed, halted, unsettled int) (ready, stalled metav1.Condition) {
+func (run *run) readiness(changeFailed, rebootFailed, halted, unsettled int) (ready, stalled metav1.Condition) {
 	notStalled := metav1.Condition{Status: metav1.ConditionFalse, Reason: ecsv1alpha1.ReasonProgressing,
 		Message: "Nothing needs a human"}
 	notReady := func(reason, message string) metav1.Condition {
@@ -145,14 +145,14 @@ func (run *run) readiness(detachFailed, rebootFailed, halted, unsettled int) (re
 		return ready, stalledBy(ready)
 	case unsettled > 0:
 		msg := fmt.Sprintf("%d instances still in progress", unsettled)
-		if detachFailed+rebootFailed > 0 {
-			msg += fmt.Sprintf("; %d failed so far", detachFailed+rebootFailed)
+		if changeFailed+rebootFailed > 0 {
+			msg += fmt.Sprintf("; %d failed so far", changeFailed+rebootFailed)
 		}
 		return notReady(ecsv1alpha1.ReasonInProgress, msg), notStalled
-	case detachFailed+rebootFailed > 0:
+	case changeFailed+rebootFailed > 0:
 		ready = notReady(ecsv1alpha1.ReasonPartiallyFailed, fmt.Sprintf(
-			"%d instances failed (%d detach, %d reboot); see status.instances and fix spec.instanceIds or the instances",
-			detachFailed+rebootFailed, detachFailed, rebootFailed))
+			"%d instances failed (%d %s, %d reboot); see status.instances and fix spec.instanceIds or the instances",
+			changeFailed+rebootFailed, changeFailed, run.kind.verb, rebootFailed))
 		return ready, stalledBy(ready)
 	}
 	return metav1.Condition{Status: metav1.ConditionTrue, Reason: ecsv1alpha1.ReasonReady,

@@ -65,7 +65,7 @@ func (c *unitClock) now() time.Time { return c.t }
 
 // unitPass runs one reconcile of obj through the reconciler, as the workqueue would, and
 // returns what the fake API server then holds.
-func unitPass(t *testing.T, r *KeyPairDetachmentReconciler, obj *ecsv1alpha1.KeyPairDetachment) (
+func unitPass(t *testing.T, r *Reconciler, obj *ecsv1alpha1.KeyPairDetachment) (
 	*ecsv1alpha1.KeyPairDetachment, ctrl.Result, error) {
 	t.Helper()
 	res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
@@ -152,7 +152,7 @@ func answerAt(t time.Time) *ecsv1alpha1.DetachRecord {
 }
 
 // recordedEvents drains the fake recorder.
-func recordedEvents(r *KeyPairDetachmentReconciler) []string {
+func recordedEvents(r *Reconciler) []string {
 	var out []string
 	ch := r.Recorder.(*events.FakeRecorder).Events
 	for {

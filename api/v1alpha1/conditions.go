@@ -1,11 +1,14 @@
 package v1alpha1
 
-// Condition types, on the object and (Detached, Rebooted) on each instance.
+// Condition types, on the object and (Detached or Attached, Rebooted) on each instance.
 const (
 	// ConditionReady is True when nothing is left to do and nothing failed.
 	ConditionReady = "Ready"
 	// ConditionDetached is True when the key pair is off the instance (or every instance).
 	ConditionDetached = "Detached"
+	// ConditionAttached is True when the key pair is on the instance (or every instance): a
+	// KeyPairAttachment's counterpart of Detached.
+	ConditionAttached = "Attached"
 	// ConditionRebooted is True when the reboot that makes the detach take effect is done.
 	ConditionRebooted = "Rebooted"
 	// ConditionStalled is True when no progress is possible without a human.
@@ -33,6 +36,25 @@ const (
 	ReasonInstanceLocked = "InstanceLocked"
 	// ReasonDetachFailed (False): any other per-instance failure; the message carries the code.
 	ReasonDetachFailed = "DetachFailed"
+	// ReasonClaimedByOther (False, Detached or Attached): an object of the other kind, on the
+	// same key pair, claimed the instance first and wants the opposite; left alone, and the
+	// message names that object. Remove the instance from one of the two specs.
+	ReasonClaimedByOther = "ClaimedByOther"
+)
+
+// Reasons of the per-instance Attached condition of a KeyPairAttachment; Pending,
+// WindowsInstance, InstanceNotFound, KeyPairMismatch and InstanceLocked are shared with
+// Detached.
+const (
+	// ReasonAttached (True): this object attached the key pair to the instance.
+	ReasonAttached = "Attached"
+	// ReasonAlreadyAttached (True): the instance carried the key pair when observed; no
+	// reboot is owed for it.
+	ReasonAlreadyAttached = "AlreadyAttached"
+	// ReasonAttaching (Unknown): attach requested; the write-ahead marker.
+	ReasonAttaching = "Attaching"
+	// ReasonAttachFailed (False): any other per-instance failure; the message carries the code.
+	ReasonAttachFailed = "AttachFailed"
 )
 
 // Reasons of the per-instance Rebooted condition (ReasonPending is shared).
@@ -83,6 +105,8 @@ const (
 	ReasonSuspended = "Suspended"
 	// ReasonAllDetached (Detached=True): every instance is Detached=True.
 	ReasonAllDetached = "AllDetached"
+	// ReasonAllAttached (Attached=True): every instance is Attached=True.
+	ReasonAllAttached = "AllAttached"
 	// ReasonAllRebooted (Rebooted=True): every instance that needs a reboot has had it.
 	ReasonAllRebooted = "AllRebooted"
 	// ReasonProgressing (Stalled=False): nothing needs a human; Stalled=True carries the Ready

@@ -22,7 +22,7 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &KeyPairDetachment{}, &KeyPairDetachmentList{})
+	s.AddKnownTypes(GroupVersion, &KeyPairDetachment{}, &KeyPairDetachmentList{}, &KeyPairAttachment{}, &KeyPairAttachmentList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

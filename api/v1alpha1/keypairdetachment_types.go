@@ -11,17 +11,18 @@ type KeyPairDetachmentSpec struct {
 	// +kubebuilder:validation:Required
 	// +kubebuilder:validation:Pattern=`^[a-z]{2,}(-[a-z0-9]+)+$`
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="regionId is immutable: create a new KeyPairDetachment for another region"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="regionId is immutable: create a new object for another region"
 	RegionID string `json:"regionId"`
 
-	// KeyPairName is the SSH key pair to take off the instances.
+	// KeyPairName is the SSH key pair to take off the instances (a KeyPairAttachment: to put on).
 	// +kubebuilder:validation:Required
 	// +kubebuilder:validation:MinLength=2
 	// +kubebuilder:validation:MaxLength=128
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="keyPairName is immutable: create a new KeyPairDetachment for another key pair"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="keyPairName is immutable: create a new object for another key pair"
 	KeyPairName string `json:"keyPairName"`
 
-	// InstanceIDs are the ECS instances that must not carry the key pair.
+	// InstanceIDs are the ECS instances that must not carry the key pair (a KeyPairAttachment:
+	// that must carry it).
 	// +kubebuilder:validation:Required
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=1000
@@ -35,8 +36,8 @@ type KeyPairDetachmentSpec struct {
 	// +optional
 	CredentialsSecretRef *SecretReference `json:"credentialsSecretRef,omitempty"`
 
-	// Reboot asks for a reboot of the instances this object detached, so the change takes
-	// effect. Absent: detach only.
+	// Reboot asks for a reboot of the instances this object changed (detached the key pair
+	// from, or attached it to), so the change takes effect. Absent: no reboot.
 	// +optional
 	// +kubebuilder:default={}
 	Reboot RebootSpec `json:"reboot,omitempty"`

@@ -44,20 +44,37 @@ var InstanceReasons = map[string]map[string]ReasonInfo{
 		ReasonInstanceNotFound: {metav1.ConditionFalse, OutcomeFailed, "not in the region (released? typo?); remove from spec"},
 		ReasonInstanceLocked:   {metav1.ConditionFalse, OutcomeFailed, "ECS holds an operation lock on them; retried at the next resync"},
 		ReasonDetachFailed:     {metav1.ConditionFalse, OutcomeFailed, "ECS refused the detach; the message carries the code"},
+		ReasonClaimedByOther:   claimedByOther,
+	},
+	ConditionAttached: {
+		ReasonAttached:         {metav1.ConditionTrue, OutcomeDone, "the operator put the key on (replacing one it may replace)"},
+		ReasonAlreadyAttached:  {metav1.ConditionTrue, OutcomeDone, "the key was already on them; no reboot needed"},
+		ReasonPending:          {metav1.ConditionUnknown, OutcomeWaiting, "not tried yet, or tried again after a refusal"},
+		ReasonAttaching:        {metav1.ConditionUnknown, OutcomeWaiting, "attach sent; waiting for its outcome"},
+		ReasonWindowsInstance:  {metav1.ConditionFalse, OutcomeFailed, "Windows: key pairs are Linux-only; remove from spec"},
+		ReasonKeyPairMismatch:  {metav1.ConditionFalse, OutcomeFailed, "a key pair spec.replaceKeyPairs does not list, left alone"},
+		ReasonInstanceNotFound: {metav1.ConditionFalse, OutcomeFailed, "not in the region (released? typo?); remove from spec"},
+		ReasonInstanceLocked:   {metav1.ConditionFalse, OutcomeFailed, "ECS holds an operation lock on them; retried at the next resync"},
+		ReasonAttachFailed:     {metav1.ConditionFalse, OutcomeFailed, "ECS refused the attach; the message carries the code"},
+		ReasonClaimedByOther:   claimedByOther,
 	},
 	ConditionRebooted: {
 		ReasonRebooted:          {metav1.ConditionTrue, OutcomeDone, "rebooted, Running again: the change is in effect"},
-		ReasonRebootedByOther:   {metav1.ConditionTrue, OutcomeDone, "another object naming them rebooted them after the detach"},
-		ReasonPending:           {metav1.ConditionUnknown, OutcomeWaiting, "waiting for a reboot slot, the detach or another object"},
+		ReasonRebootedByOther:   {metav1.ConditionTrue, OutcomeDone, "another object naming them rebooted them after the change"},
+		ReasonPending:           {metav1.ConditionUnknown, OutcomeWaiting, "waiting for a reboot slot, the change or another object"},
 		ReasonRebootRequested:   {metav1.ConditionUnknown, OutcomeWaiting, "reboot requested"},
 		ReasonRebooting:         {metav1.ConditionUnknown, OutcomeWaiting, "rebooting"},
-		ReasonNotRequired:       {metav1.ConditionFalse, OutcomeNotOwed, "nobody detached the key from them, so no reboot"},
+		ReasonNotRequired:       {metav1.ConditionFalse, OutcomeNotOwed, "this operator changed no key on them, so no reboot"},
 		ReasonInstanceStopped:   {metav1.ConditionFalse, OutcomeDeferred, "stopped: takes effect at their next start; never started"},
 		ReasonRebootFailed:      {metav1.ConditionFalse, OutcomeFailed, "reboot failed or exceeded spec.reboot.timeout"},
 		ReasonRebootUnconfirmed: {metav1.ConditionFalse, OutcomeFailed, "answer lost, no sign of a reboot: check them; never asked twice"},
 		ReasonRolloutHalted:     {metav1.ConditionFalse, OutcomeHeld, "held back: more than spec.reboot.maxFailures failed"},
 	},
 }
+
+// claimedByOther is the same conflict seen from either kind.
+var claimedByOther = ReasonInfo{metav1.ConditionFalse, OutcomeFailed,
+	"an object of the other kind claimed them first and wants the opposite; remove from one spec"}
 
 // InstanceReasonInfo looks a reason up; an unknown one (written by a newer version) is
 // treated as work left, which never claims more than is known.

@@ -71,14 +71,14 @@ func startOperator(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 	if err != nil {
 		return nil, fmt.Errorf("create the ECS client factory: %w", err)
 	}
-	r := controllers.NewKeyPairDetachmentReconciler(mgr, factory, controllers.Options{
+	r := controllers.NewReconcilers(mgr, factory, controllers.Options{
 		RebootPollInterval:      o.pollInterval,
 		MaxConcurrentReconciles: 4,
 		// The demo's objects act with the emulator account it gives the manager.
 		ManagerIdentityNamespaces: []string{demoNamespace},
 	})
 	if err := r.SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("set up the reconciler: %w", err)
+		return nil, fmt.Errorf("set up the reconcilers: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	op := &operator{cancel: cancel, done: make(chan error, 1)}

@@ -232,7 +232,8 @@ func (c *sdkClient) KeyPairExists(ctx context.Context, keyPairName string) (bool
 }
 
 func (c *sdkClient) DetachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
-	return c.changeKeyPair(ctx, actionDetachKeyPair, ids, func(ctx context.Context, rt *dara.RuntimeOptions, idsJSON string) (BatchResult, error) {
+	return c.changeKeyPair(ctx, actionDetachKeyPair, ids, func(ctx context.Context, rt *dara.RuntimeOptions, idsJSON string) (
+		BatchResult, error) {
 		resp, err := c.api.DetachKeyPairWithContext(ctx, &ecsapi.DetachKeyPairRequest{
 			RegionId: dara.String(c.region), KeyPairName: dara.String(keyPairName), InstanceIds: dara.String(idsJSON),
 		}, rt)
@@ -249,7 +250,8 @@ func (c *sdkClient) DetachKeyPair(ctx context.Context, keyPairName string, ids [
 
 // AttachKeyPair binds keyPairName to ids; ECS replaces a key pair already bound.
 func (c *sdkClient) AttachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
-	return c.changeKeyPair(ctx, actionAttachKeyPair, ids, func(ctx context.Context, rt *dara.RuntimeOptions, idsJSON string) (BatchResult, error) {
+	return c.changeKeyPair(ctx, actionAttachKeyPair, ids, func(ctx context.Context, rt *dara.RuntimeOptions, idsJSON string) (
+		BatchResult, error) {
 		resp, err := c.api.AttachKeyPairWithContext(ctx, &ecsapi.AttachKeyPairRequest{
 			RegionId: dara.String(c.region), KeyPairName: dara.String(keyPairName), InstanceIds: dara.String(idsJSON),
 		}, rt)

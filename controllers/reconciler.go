@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
-	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
 )
 
@@ -35,9 +34,9 @@ const (
 	statusWriteTimeout = 10 * time.Second
 )
 
-// KeyPairDetachmentReconciler drives each KeyPairDetachment through the phases of design.md §3.
-// Build it with NewKeyPairDetachmentReconciler.
-type KeyPairDetachmentReconciler struct {
+// Reconciler drives each object of one kind (kinds.go) through the phases of design.md §3.
+// Build both with NewReconcilers.
+type Reconciler struct {
 	client.Client
 	// APIReader reads Secrets directly: they are fetched with get only, never listed or cached.
 	APIReader client.Reader
@@ -60,13 +59,13 @@ type KeyPairDetachmentReconciler struct {
 	// uids maps names to the UIDs they stand for, to release per-object memory once an object
 	// is gone (forget.go).
 	uids sync.Map // types.NamespacedName → types.UID
-	// budgets maps names to the ECS rate budget (identity, region) each object last used, so
-	// that a budget no object uses any more is released.
-	budgets sync.Map // types.NamespacedName → budgetKey
 	// managerIdentityNamespaces are the namespaces whose objects may act without a Secret.
 	managerIdentityNamespaces []string
-	// ledger arbitrates reboots between objects that name the same instance.
-	ledger rebootLedger
+	// kind is what this reconciler's objects are.
+	kind *kind
+	// shared is what the reconcilers of both kinds share in the process: the reboot and claim
+	// ledgers, the rate budgets in use, and how to wake an object of either kind.
+	*shared
 	// retry bounds the in-pass retries of refused ECS calls.
 	retry retryPolicy
 	// backoff paces the passes of objects whose last pass ended on a cloud error.
@@ -74,7 +73,7 @@ type KeyPairDetachmentReconciler struct {
 	// poller shares rollout observations per (identity, region); wakeups is how it enqueues
 	// objects whose instances changed.
 	poller  *rolloutPoller
-	wakeups chan event.TypedGenericEvent[*ecsv1alpha1.KeyPairDetachment]
+	wakeups chan event.TypedGenericEvent[client.Object]
 }
 
 type fullPass struct {
@@ -88,19 +87,23 @@ type fullPass struct {
 // +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairdetachments,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairdetachments/finalizers,verbs=update
 // +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairdetachments/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairattachments,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairattachments/finalizers,verbs=update
+// +kubebuilder:rbac:groups=ecs.keypairs.dev,resources=keypairattachments/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile runs one pass: load, credentials, observe, detach, reboot, summarize, write.
-func (r *KeyPairDetachmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	obj := &ecsv1alpha1.KeyPairDetachment{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	typed := r.kind.newObject()
+	if err := r.Get(ctx, req.NamespacedName, typed); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	r.remember(req.NamespacedName, obj.UID)
+	obj := r.kind.view(typed, nil)
+	r.remember(req.NamespacedName, obj.GetUID())
 	run := newRun(r, obj)
 	result, err := run.phases(ctx)
 	if errors.Is(err, errConflict) {
@@ -108,7 +111,7 @@ func (r *KeyPairDetachmentReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		return ctrl.Result{RequeueAfter: conflictRetry}, nil
 	}
 	if !run.backedOff {
-		r.backoff.reset(obj.UID)
+		r.backoff.reset(obj.GetUID())
 	}
 	if run.gone {
 		r.forget(req.NamespacedName)
@@ -121,6 +124,7 @@ func (r *KeyPairDetachmentReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		return ctrl.Result{}, werr
 	}
 	run.emitSummaryEvents()
+	run.wakeHolders()
 	return result, err
 }
 
@@ -138,17 +142,18 @@ func (run *run) persist(ctx context.Context) error {
 	// or settled request into an unknown one.
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteTimeout)
 	defer cancel()
-	if err := run.r.Status().Update(writeCtx, run.obj); err != nil {
+	run.obj.flush()
+	if err := run.r.Status().Update(writeCtx, run.obj.Object); err != nil {
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			return errConflict
 		}
-		return fmt.Errorf("writing the status of %s/%s: %w", run.obj.Namespace, run.obj.Name, err)
+		return fmt.Errorf("writing the status of %s %s: %w", run.kind.name, run.name(), err)
 	}
 	run.written = run.obj.Status.DeepCopy()
 	return nil
 }
 
-func (r *KeyPairDetachmentReconciler) now() time.Time {
+func (r *Reconciler) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
 	}
@@ -158,52 +163,52 @@ func (r *KeyPairDetachmentReconciler) now() time.Time {
 // beginFullPass says whether this reconcile must observe every instance (the first pass of
 // this process or of a new generation, and once per resync period) and, if so, records it as
 // begun: a full pass that fails half-way is not repeated, the unsettled instances are.
-func (r *KeyPairDetachmentReconciler) beginFullPass(obj *ecsv1alpha1.KeyPairDetachment) bool {
-	if v, ok := r.fullPasses.Load(obj.UID); ok {
+func (r *Reconciler) beginFullPass(obj *subject) bool {
+	if v, ok := r.fullPasses.Load(obj.GetUID()); ok {
 		last := v.(fullPass)
-		if last.generation == obj.Generation && r.now().Sub(last.at) < r.ResyncPeriod {
+		if last.generation == obj.GetGeneration() && r.now().Sub(last.at) < r.ResyncPeriod {
 			return false
 		}
 	}
-	r.fullPasses.Store(obj.UID, fullPass{generation: obj.Generation, at: r.now()})
+	r.fullPasses.Store(obj.GetUID(), fullPass{generation: obj.GetGeneration(), at: r.now()})
 	return true
 }
 
 // keyPairKnownToExist reports whether the current full pass already saw the key pair exist.
-func (r *KeyPairDetachmentReconciler) keyPairKnownToExist(obj *ecsv1alpha1.KeyPairDetachment) bool {
-	v, ok := r.fullPasses.Load(obj.UID)
-	return ok && v.(fullPass).generation == obj.Generation && v.(fullPass).keyPairFound
+func (r *Reconciler) keyPairKnownToExist(obj *subject) bool {
+	v, ok := r.fullPasses.Load(obj.GetUID())
+	return ok && v.(fullPass).generation == obj.GetGeneration() && v.(fullPass).keyPairFound
 }
 
 // recordKeyPairFound remembers, until the next full pass, that the key pair exists.
-func (r *KeyPairDetachmentReconciler) recordKeyPairFound(obj *ecsv1alpha1.KeyPairDetachment) {
-	if v, ok := r.fullPasses.Load(obj.UID); ok && v.(fullPass).generation == obj.Generation {
+func (r *Reconciler) recordKeyPairFound(obj *subject) {
+	if v, ok := r.fullPasses.Load(obj.GetUID()); ok && v.(fullPass).generation == obj.GetGeneration() {
 		last := v.(fullPass)
 		last.keyPairFound = true
-		r.fullPasses.Store(obj.UID, last)
+		r.fullPasses.Store(obj.GetUID(), last)
 	}
 }
 
 // resyncAfter spreads resyncs of many objects over time instead of observing all at once.
-func (r *KeyPairDetachmentReconciler) resyncAfter() time.Duration {
+func (r *Reconciler) resyncAfter() time.Duration {
 	return r.ResyncPeriod + time.Duration(rand.Int64N(int64(r.ResyncPeriod)/10+1))
 }
 
 // SetupWithManager registers the controller. Status writes do not trigger reconciles (the
 // generation predicate): waits are explicit RequeueAfter, so each poll costs what it needs.
-func (r *KeyPairDetachmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ecsv1alpha1.KeyPairDetachment{},
-		regionKeyIndex, indexRegionKey); err != nil {
-		return fmt.Errorf("indexing KeyPairDetachments by region and key pair: %w", err)
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), r.kind.newObject(),
+		regionIndex, indexRegion); err != nil {
+		return fmt.Errorf("indexing %ss by region: %w", r.kind.name, err)
 	}
 	deletion := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		return e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil
 	}}
 	changes := predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletion)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&ecsv1alpha1.KeyPairDetachment{}, builder.WithPredicates(changes)).
-		WatchesRawSource(source.Channel(r.wakeups, &handler.TypedEnqueueRequestForObject[*ecsv1alpha1.KeyPairDetachment]{})).
-		Named("keypairdetachment").
+		For(r.kind.newObject(), builder.WithPredicates(changes)).
+		WatchesRawSource(source.Channel(r.wakeups, &handler.TypedEnqueueRequestForObject[client.Object]{})).
+		Named(r.kind.controller).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
 			RateLimiter:             newJitteredBackoff(500*time.Millisecond, time.Minute),

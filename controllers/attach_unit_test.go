@@ -1,0 +1,277 @@
+package controllers
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+)
+
+// TestKindWants is the table of which instances qualify for each kind's change: the only
+// decision, besides the ECS call, that differs between a detachment and an attachment.
+func TestKindWants(t *testing.T) {
+	kpd := detachments.view(unitObject("d", []string{"i-a"}, false), nil)
+	kpa := func(replace ...string) *subject {
+		obj := unitAttachment("a", []string{"i-a"}, false, replace...)
+		obj.Spec.KeyPairName = "K1"
+		return attachments.view(obj, nil)
+	}
+	cases := []struct {
+		name     string
+		obj      *subject
+		carries  string
+		previous string
+		want     want
+	}{
+		{"detach: carries K1", kpd, "K1", ecsv1alpha1.ReasonPending, wantChange},
+		{"detach: no key", kpd, "", ecsv1alpha1.ReasonPending, wantNothing},
+		{"detach: another key, never seen without K1: mismatch", kpd, "K3", ecsv1alpha1.ReasonPending, wantMismatch},
+		{"detach: another key after this object detached K1 (a rotation): still done", kpd, "K2", ecsv1alpha1.ReasonDetached, wantNothing},
+		{"detach: another key after K1 was seen off: still done", kpd, "K2", ecsv1alpha1.ReasonNotAttached, wantNothing},
+		{"detach: another key, already a mismatch: stays one", kpd, "K3", ecsv1alpha1.ReasonKeyPairMismatch, wantMismatch},
+		{"attach K1: carries K1", kpa(), "K1", ecsv1alpha1.ReasonPending, wantNothing},
+		{"attach K1: no key gets it", kpa(), "", ecsv1alpha1.ReasonPending, wantChange},
+		{"attach K1: another key, nothing to replace", kpa(), "K0", ecsv1alpha1.ReasonPending, wantMismatch},
+		{"attach K1 replacing K0: rotation", kpa("K0"), "K0", ecsv1alpha1.ReasonPending, wantChange},
+		{"attach K1 replacing K0: K3 left alone", kpa("K0"), "K3", ecsv1alpha1.ReasonPending, wantMismatch},
+		{"attach K1 replacing any", kpa("*"), "K3", ecsv1alpha1.ReasonPending, wantChange},
+		{"attach K1 replacing K0: replaced since by K3 (not ours): left alone", kpa("K0"), "K3", ecsv1alpha1.ReasonAttached, wantMismatch},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.obj.kind.wants(tc.obj, &ecs.Instance{ID: "i-a", KeyPairName: tc.carries}, tc.previous)
+			if got != tc.want {
+				t.Fatalf("wants = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestOpposingHolder is the cross-kind claim decision: a detachment and an attachment of the
+// same key pair on one instance; whoever holds it first keeps it.
+func TestOpposingHolder(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	self := claimant{kind: attachments, keyPairName: "K1", name: "ns/a", created: t0}
+	holding := func(s claimant) claimant { s.holds = true; return s }
+	peer := func(k *kind, key, reason string, created time.Time) peerInstance {
+		p := peerInstance{name: k.name + " ns/p", uid: "uid-p", kind: k, keyPairName: key, created: created}
+		if reason != "" {
+			p.status = &ecsv1alpha1.InstanceStatus{InstanceID: "i-a",
+				Conditions: []ecsv1alpha1.InstanceCondition{{Type: k.condition, Reason: reason}}}
+		}
+		return p
+	}
+	ledgerOf := func(k *kind, key string) *changeClaim {
+		return &changeClaim{owner: "uid-p", kind: k, ref: types.NamespacedName{Namespace: "ns", Name: "p"}, keyPairName: key}
+	}
+	cases := []struct {
+		name    string
+		self    claimant
+		peers   []peerInstance
+		ledger  *changeClaim
+		claimed bool
+	}{
+		{"nobody else", self, nil, nil, false},
+		{"a detachment of the same key detached it: claimed", self,
+			[]peerInstance{peer(detachments, "K1", ecsv1alpha1.ReasonDetached, t0)}, nil, true},
+		{"a detachment saw it without the key: claimed", self,
+			[]peerInstance{peer(detachments, "K1", ecsv1alpha1.ReasonNotAttached, t0)}, nil, true},
+		{"a detachment's marker is out: claimed", self,
+			[]peerInstance{peer(detachments, "K1", ecsv1alpha1.ReasonDetaching, t0)}, nil, true},
+		{"a detachment left it alone for this object: free", self,
+			[]peerInstance{peer(detachments, "K1", ecsv1alpha1.ReasonClaimedByOther, t0)}, nil, false},
+		{"a detachment found a mismatch: free", self,
+			[]peerInstance{peer(detachments, "K1", ecsv1alpha1.ReasonKeyPairMismatch, t0)}, nil, false},
+		{"a detachment of another key (a rotation's K1): not opposed", self,
+			[]peerInstance{peer(detachments, "K0", ecsv1alpha1.ReasonDetached, t0)}, nil, false},
+		{"another attachment of the same key: not opposed", self,
+			[]peerInstance{peer(attachments, "K1", ecsv1alpha1.ReasonAttached, t0)}, nil, false},
+		{"both hold it (a race across a restart): the older keeps it", holding(self),
+			[]peerInstance{peer(detachments, "K1", ecsv1alpha1.ReasonDetached, t0.Add(-time.Hour))}, nil, true},
+		{"both hold it: this object is older", holding(self),
+			[]peerInstance{peer(detachments, "K1", ecsv1alpha1.ReasonDetached, t0.Add(time.Hour))}, nil, false},
+		{"the peer's status says nothing yet, the ledger says it holds it", self,
+			[]peerInstance{peer(detachments, "K1", ecsv1alpha1.ReasonPending, t0)}, ledgerOf(detachments, "K1"), true},
+		{"the ledger's holder is not in the cache yet", self, nil, ledgerOf(detachments, "K1"), true},
+		{"the ledger's holder, but this object's status holds it", holding(self),
+			[]peerInstance{peer(detachments, "K1", ecsv1alpha1.ReasonPending, t0)}, ledgerOf(detachments, "K1"), false},
+		{"the ledger's holder left it alone since", self,
+			[]peerInstance{peer(detachments, "K1", ecsv1alpha1.ReasonClaimedByOther, t0)}, ledgerOf(detachments, "K1"), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h, claimed := opposingHolder(tc.self, tc.peers, tc.ledger)
+			if claimed != tc.claimed {
+				t.Fatalf("claimed = %v (%+v), want %v", claimed, h, tc.claimed)
+			}
+			if claimed && h.kind != detachments {
+				t.Fatalf("holder %+v is not the detachment", h)
+			}
+		})
+	}
+}
+
+// TestAttachmentPass: one pass of a rotation to K2 replacing K1 over every kind of instance:
+// one AttachKeyPair for those that qualify, each other instance with its reason, and the
+// status in the attachment's own names.
+func TestAttachmentPass(t *testing.T) {
+	w := newWorld([]string{"i-k1", "i-k3", "i-none", "i-k2", "i-win"})
+	w.key["i-k3"], w.key["i-none"], w.key["i-k2"] = "K3", "", "K2"
+	windows := map[string]bool{"i-win": true}
+	var attached [][]string
+	cloud := &fakeECS{t: t,
+		DescribeInstancesFn: func(ids []string) ([]ecs.Instance, error) {
+			out, err := w.describe(ids)
+			for n := range out {
+				out[n].Windows = windows[out[n].ID]
+			}
+			return out, err
+		},
+		AttachKeyPairFn: func(key string, ids []string) (ecs.BatchResult, error) {
+			attached = append(attached, ids)
+			res := ecs.BatchResult{RequestID: "REQ-A"}
+			for _, id := range ids {
+				w.key[id] = key
+				res.Results = append(res.Results, ecs.InstanceResult{InstanceID: id})
+			}
+			return res, nil
+		}}
+	kpa := unitAttachment("rotate", []string{"i-k1", "i-k3", "i-none", "i-k2", "i-win"}, false, "K1")
+	rs := unitReconcilers(t, (&unitClock{t: bootedAt}).now, cloud, kpa)
+
+	got := attachPass(t, rs.Attachments, kpa)
+
+	if want := [][]string{{"i-k1", "i-none"}}; !reflect.DeepEqual(attached, want) {
+		t.Fatalf("AttachKeyPair calls %v, want %v", attached, want)
+	}
+	want := map[string]string{"i-k1": "True/Attached", "i-none": "True/Attached", "i-k2": "True/AlreadyAttached",
+		"i-k3": "False/KeyPairMismatch", "i-win": "False/WindowsInstance"}
+	for id, reason := range want {
+		if r := attachmentReason(got, id); r != reason {
+			t.Errorf("%s: Attached=%s, want %s", id, r, reason)
+		}
+	}
+	if s := got.Status.Summary; s != (ecsv1alpha1.AttachmentSummary{Total: 5, Attached: 3, Failed: 2}) {
+		t.Errorf("summary %+v", s)
+	}
+	for _, s := range got.Status.Instances {
+		if (s.Attach != nil) != (s.InstanceID == "i-k1" || s.InstanceID == "i-none") {
+			t.Errorf("%s: attach record %+v", s.InstanceID, s.Attach)
+		}
+	}
+	if c := objectConditionOf(got.Status.Conditions, ecsv1alpha1.ConditionAttached); c != "False/PartiallyFailed" {
+		t.Errorf("object Attached = %s", c)
+	}
+}
+
+// TestClaimedByOtherPass: a detachment holds the instance; an attachment of the same key that
+// names it later leaves it alone and names the detachment, and the detachment then names it.
+func TestClaimedByOtherPass(t *testing.T) {
+	w := newWorld([]string{"i-a"})
+	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe,
+		DetachKeyPairFn: func(_ string, ids []string) (ecs.BatchResult, error) { return w.detachAll(ids), nil }}
+	kpd := unitObject("retire", []string{"i-a"}, false)
+	kpa := unitAttachment("keep", []string{"i-a"}, false)
+	kpa.Spec.KeyPairName = "K1"
+	rs := unitReconcilers(t, (&unitClock{t: bootedAt}).now, cloud, kpd, kpa)
+
+	if d, _, _ := unitPass(t, rs.Detachments, kpd); reasonOf(t, d, "i-a", ecsv1alpha1.ConditionDetached) != "True/Detached" {
+		t.Fatalf("the detachment detached it first: %+v", d.Status.Instances)
+	}
+	a := attachPass(t, rs.Attachments, kpa)
+	if r := attachmentReason(a, "i-a"); r != "False/ClaimedByOther" {
+		t.Fatalf("Attached=%s, want False/ClaimedByOther", r)
+	}
+	if msg := a.Status.Instances[0].Conditions[0].Message; !strings.Contains(msg, "KeyPairDetachment ns/retire") {
+		t.Errorf("the message names the detachment: %q", msg)
+	}
+	if cloud.calls["AttachKeyPair"] != 0 || w.key["i-a"] != "" {
+		t.Errorf("the attachment acted: %v, key %q", cloud.calls, w.key["i-a"])
+	}
+	d, _, _ := unitPass(t, rs.Detachments, kpd)
+	if msg := messageOf(t, d, "i-a", ecsv1alpha1.ConditionDetached); !strings.Contains(msg, "KeyPairAttachment ns/keep") {
+		t.Errorf("the detachment names the attachment that left it alone: %q", msg)
+	}
+}
+
+// TestAttachmentStatusRoundTrip: the attachment's status reaches the phases in the shared
+// shape and goes back in its own names, whole.
+func TestAttachmentStatusRoundTrip(t *testing.T) {
+	at := metav1.NewTime(bootedAt)
+	kpa := unitAttachment("a", []string{"i-a"}, true)
+	kpa.Status = ecsv1alpha1.KeyPairAttachmentStatus{ObservedGeneration: 3,
+		Conditions: []metav1.Condition{{Type: ecsv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready"}},
+		Summary:    ecsv1alpha1.AttachmentSummary{Total: 1, Attached: 1, Rebooted: 1},
+		Instances: []ecsv1alpha1.AttachmentInstanceStatus{{InstanceID: "i-a", LastRequestID: "R",
+			Attach: &ecsv1alpha1.DetachRecord{Proof: ecsv1alpha1.DetachProofAnswer, At: at}, AttachingSince: &at, AttachRetries: 2,
+			Reboot:     &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &at},
+			Conditions: []ecsv1alpha1.InstanceCondition{{Type: ecsv1alpha1.ConditionAttached, Status: metav1.ConditionTrue, Reason: "Attached"}}}},
+	}
+	want := kpa.Status.DeepCopy()
+	v := attachments.view(kpa, nil)
+	if v.Status.Instances[0].Detach == nil || v.Status.Summary.Detached != 1 || v.Status.Instances[0].DetachRetries != 2 {
+		t.Fatalf("shared shape %+v", v.Status)
+	}
+	kpa.Status = ecsv1alpha1.KeyPairAttachmentStatus{}
+	v.flush()
+	if !reflect.DeepEqual(&kpa.Status, want) {
+		t.Fatalf("round trip\n got %+v\nwant %+v", kpa.Status, *want)
+	}
+}
+
+func unitAttachment(name string, ids []string, reboot bool, replace ...string) *ecsv1alpha1.KeyPairAttachment {
+	d := unitObject(name, ids, reboot)
+	d.Spec.KeyPairName = "K2"
+	return &ecsv1alpha1.KeyPairAttachment{ObjectMeta: d.ObjectMeta,
+		Spec: ecsv1alpha1.KeyPairAttachmentSpec{KeyPairDetachmentSpec: d.Spec, ReplaceKeyPairs: replace}}
+}
+
+// attachPass reconciles kpa once and returns what the fake API server then holds, every
+// per-instance condition checked against the reason table.
+func attachPass(t *testing.T, r *Reconciler, kpa *ecsv1alpha1.KeyPairAttachment) *ecsv1alpha1.KeyPairAttachment {
+	t.Helper()
+	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(kpa)}); err != nil {
+		t.Fatal(err)
+	}
+	got := &ecsv1alpha1.KeyPairAttachment{}
+	if err := r.Get(context.Background(), client.ObjectKeyFromObject(kpa), got); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range got.Status.Instances {
+		for _, c := range s.Conditions {
+			if info, ok := ecsv1alpha1.InstanceReasons[c.Type][c.Reason]; !ok || info.Status != c.Status {
+				t.Errorf("%s: %s=%s/%s is not in the reason table with that status", s.InstanceID, c.Type, c.Status, c.Reason)
+			}
+		}
+	}
+	return got
+}
+
+func attachmentReason(kpa *ecsv1alpha1.KeyPairAttachment, id string) string {
+	for _, s := range kpa.Status.Instances {
+		if s.InstanceID == id {
+			if c := ecsv1alpha1.FindInstanceCondition(s.Conditions, ecsv1alpha1.ConditionAttached); c != nil {
+				return string(c.Status) + "/" + c.Reason
+			}
+		}
+	}
+	return "<none>"
+}
+
+func objectConditionOf(conditions []metav1.Condition, t string) string {
+	i := slices.IndexFunc(conditions, func(c metav1.Condition) bool { return c.Type == t })
+	if i < 0 {
+		return "<none>"
+	}
+	return string(conditions[i].Status) + "/" + conditions[i].Reason
+}

@@ -1,0 +1,233 @@
+package controllers
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+)
+
+// A KeyPairDetachment and a KeyPairAttachment of the same key pair that name the same instance
+// want opposite things. They are reported, not fought over: the first to hold the instance
+// keeps it, the second leaves it alone with Detached/Attached=False/ClaimedByOther naming the
+// first, and the first names the second in its own condition's message. An object holds an
+// instance once its status says the instance is as it wants (done or already) or that its
+// change is under way (the write-ahead marker); within one process, before the cache shows
+// that status, the claim ledger says it.
+
+// claimant is the object deciding, as the claim decision sees it.
+type claimant struct {
+	kind        *kind
+	keyPairName string
+	name        string
+	created     time.Time
+	// holds: this object's own status holds the instance already.
+	holds bool
+}
+
+// holder is the object of the other kind that holds an instance.
+type holder struct {
+	kind *kind
+	ref  types.NamespacedName
+	// name is how the claimant names it.
+	name string
+}
+
+// opposes reports whether an object of kind k on key pair key wants the opposite of self.
+func (c claimant) opposes(k *kind, key string) bool {
+	return k != c.kind && key == c.keyPairName
+}
+
+// holdsInStatus reports whether a reason of kind k's change condition holds the instance.
+func holdsInStatus(k *kind, reason string) bool {
+	return reason == k.done || reason == k.already || reason == k.changing
+}
+
+// opposingHolder is the claim decision for one instance: the object of the other kind, on the
+// same key pair, that holds it first. A peer's status that holds it wins unless this object
+// holds it too and is the older one (a tie only two passes racing across a restart leave).
+// When this object's status does not hold it, a peer whose status says nothing yet holds it
+// when it is the ledger's holder, and so does a ledger holder the cache does not show yet.
+func opposingHolder(self claimant, peers []peerInstance, ledger *changeClaim) (holder, bool) {
+	ledgerSeen := false
+	for _, p := range peers {
+		if !self.opposes(p.kind, p.keyPairName) {
+			continue
+		}
+		h := holder{kind: p.kind, ref: p.ref, name: p.name}
+		reason := p.changeReason()
+		switch {
+		case holdsInStatus(p.kind, reason):
+			if !self.holds || p.created.Before(self.created) || (p.created.Equal(self.created) && p.name < self.name) {
+				return h, true
+			}
+		case ledger != nil && ledger.owner == p.uid:
+			ledgerSeen = true
+			if !self.holds && (reason == "" || reason == ecsv1alpha1.ReasonPending) {
+				return h, true
+			}
+		}
+	}
+	if ledger != nil && !ledgerSeen && !self.holds && self.opposes(ledger.kind, ledger.keyPairName) {
+		return holder{kind: ledger.kind, ref: ledger.ref, name: ledger.kind.name + " " + ledger.ref.String()}, true
+	}
+	return holder{}, false
+}
+
+// claimLedger records, inside the process, which object holds an instance for a key pair:
+// two objects of opposite kinds reconciled at the same moment both read "nobody holds it"
+// from the cache, which lags behind this process's own writes.
+type claimLedger struct {
+	mu      sync.Mutex
+	holders map[string]changeClaim // region/instance/keyPair → holder
+}
+
+type changeClaim struct {
+	owner       types.UID
+	kind        *kind
+	ref         types.NamespacedName
+	keyPairName string
+}
+
+// take runs decide on the current holder of key and, unless it says another object holds
+// it, makes c the holder; both under the ledger's lock.
+func (l *claimLedger) take(key string, c changeClaim, decide func(current *changeClaim) (holder, bool)) (holder, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holders == nil {
+		l.holders = map[string]changeClaim{}
+	}
+	var current *changeClaim
+	if h, ok := l.holders[key]; ok && h.owner != c.owner {
+		current = &h
+	}
+	if h, claimed := decide(current); claimed {
+		return h, true
+	}
+	l.holders[key] = c
+	return holder{}, false
+}
+
+// release drops owner's claim on key: it no longer wants anything of the instance.
+func (l *claimLedger) release(key string, owner types.UID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h, ok := l.holders[key]; ok && h.owner == owner {
+		delete(l.holders, key)
+	}
+}
+
+// retain drops owner's claims on the keys keep rejects (instances its spec no longer names).
+func (l *claimLedger) retain(owner types.UID, keep func(key string) bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for key, h := range l.holders {
+		if h.owner == owner && !keep(key) {
+			delete(l.holders, key)
+		}
+	}
+}
+
+// forget drops every claim of a deleted object.
+func (l *claimLedger) forget(owner types.UID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for key, h := range l.holders {
+		if h.owner == owner {
+			delete(l.holders, key)
+		}
+	}
+}
+
+func (run *run) claimKey(i *instance) string {
+	return run.obj.Spec.RegionID + "/" + i.id() + "/" + run.obj.Spec.KeyPairName
+}
+
+// claimedByOther decides whether an object of the other kind holds the instance; if not,
+// this object holds it from now on. A newly stopped object wakes the holder once its status
+// is written, so that the holder names it at once (noteContests).
+func (run *run) claimedByOther(i *instance) (string, bool) {
+	self := claimant{kind: run.kind, keyPairName: run.obj.Spec.KeyPairName, name: run.name(),
+		created: run.obj.GetCreationTimestamp().Time, holds: holdsInStatus(run.kind, i.changeReason())}
+	mine := changeClaim{owner: run.obj.GetUID(), kind: run.kind, ref: run.key(), keyPairName: run.obj.Spec.KeyPairName}
+	h, claimed := run.r.claims.take(run.claimKey(i), mine, func(current *changeClaim) (holder, bool) {
+		return opposingHolder(self, run.peers[i.id()], current)
+	})
+	if !claimed {
+		return "", false
+	}
+	if i.changeReason() != ecsv1alpha1.ReasonClaimedByOther && !slices.Contains(run.wakeAfterWrite, h) {
+		run.wakeAfterWrite = append(run.wakeAfterWrite, h)
+	}
+	return h.name, true
+}
+
+// releaseClaim gives up the instance: this object wants nothing of it any more.
+func (run *run) releaseClaim(i *instance) {
+	run.r.claims.release(run.claimKey(i), run.obj.GetUID())
+}
+
+// retainClaims gives up the instances the spec no longer names.
+func (run *run) retainClaims() {
+	keys := make(map[string]bool, len(run.table.ordered))
+	for _, i := range run.table.ordered {
+		keys[run.claimKey(i)] = true
+	}
+	run.r.claims.retain(run.obj.GetUID(), func(key string) bool { return keys[key] })
+}
+
+// wakeHolders wakes the objects this pass newly left instances alone for.
+func (run *run) wakeHolders() {
+	for _, h := range run.wakeAfterWrite {
+		if wake := run.r.wakes[h.kind]; wake != nil {
+			wake(h.ref)
+		}
+	}
+}
+
+// opposite says what an object of the kind other than k wants of the key pair.
+func opposite(k *kind) string {
+	if k == detachments {
+		return "on"
+	}
+	return "off"
+}
+
+// contestNote ends the message with which a holder names the objects that left an instance
+// alone for it.
+const contestNote = "left it alone, as this object holds it"
+
+// noteContests names, on the instances this object holds, the objects of the other kind that
+// left them alone because of it, so that both objects say what happened; the note goes when
+// they stop naming the instance. It needs no ECS call: the peers' statuses say it.
+func (run *run) noteContests() {
+	self := claimant{kind: run.kind, keyPairName: run.obj.Spec.KeyPairName}
+	for _, i := range run.table.ordered {
+		c := i.condition(run.kind.condition)
+		if c == nil || c.Status == metav1.ConditionFalse {
+			continue
+		}
+		var losers []string
+		for _, p := range run.peers[i.id()] {
+			if self.opposes(p.kind, p.keyPairName) && p.changeReason() == ecsv1alpha1.ReasonClaimedByOther {
+				losers = append(losers, p.name)
+			}
+		}
+		msg := ""
+		if len(losers) > 0 {
+			msg = fmt.Sprintf("%s wants %s %s too and %s", strings.Join(losers, ", "), run.obj.Spec.KeyPairName,
+				opposite(run.kind), contestNote)
+		} else if !strings.HasSuffix(c.Message, contestNote) {
+			continue
+		}
+		if c.Message != msg {
+			i.set(c.Type, c.Status, c.Reason, msg)
+		}
+	}
+}
