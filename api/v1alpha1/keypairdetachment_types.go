@@ -93,6 +93,11 @@ type RebootSpec struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]{1,6}(\.[0-9]{1,9})?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="timeout must be between 1m and 24h, in Go duration syntax such as 90s, 15m or 1h30m"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// Window limits when new reboots start: only inside one of its openings. Reboots already
+	// started run to their end, and detaches happen whenever. Absent: reboots start at any time.
+	// +optional
+	Window *RebootWindow `json:"window,omitempty"`
 }
 
 // KeyPairDetachmentStatus is the observed state, one entry per spec instance.
