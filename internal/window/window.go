@@ -218,8 +218,9 @@ const searchMargin = 48 * time.Hour
 func firstReaching(wall time.Time, loc *time.Location, from time.Time) time.Time {
 	at := from
 	for range 64 {
-		_, offset := at.In(loc).Zone()
-		_, periodEnd := at.In(loc).ZoneBounds()
+		local := at.In(loc)
+		_, offset := local.Zone()
+		_, periodEnd := local.ZoneBounds()
 		candidate := wall.Add(-time.Duration(offset) * time.Second)
 		if !candidate.After(at) {
 			return at // the wall clock is already there
