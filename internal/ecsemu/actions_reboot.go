@@ -75,6 +75,11 @@ func (e *Emulator) rebootInstances(c *call) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	// ECS answers a SuccessFirst dry run with DRYRUN.SUCCESS whatever would happen (ecs-api.md),
+	// and so does the emulator: only AllTogether makes a dry run a real pre-flight.
+	if dryRun && mode == "SuccessFirst" {
+		return nil, errDryRunSuccess()
+	}
 
 	results := make([]rebootResult, len(ids))
 	targets := make([]*instance, len(ids))
@@ -96,6 +101,7 @@ func (e *Emulator) rebootInstances(c *call) (any, *apiError) {
 		targets[i] = in
 	}
 	if dryRun {
+		// AllTogether got here only if every instance would reboot.
 		return nil, errDryRunSuccess()
 	}
 	for i, in := range targets {
