@@ -90,13 +90,13 @@ func (e *Emulator) describeCloudAssistantStatus(c *call) (any, *apiError) {
 func assistantStatus(in *instance, c *call) assistantStatusJSON {
 	in.settle(c.now)
 	up := in.assistant && in.statusAt(c.now) != StatusStopped
-	st := assistantStatusJSON{InstanceID: in.id, CloudAssistantStatus: "false", OSType: in.osType}
+	st := assistantStatusJSON{InstanceID: in.id, CloudAssistantStatus: wireFalse, OSType: in.osType}
 	if in.assistant {
 		st.SupportSessionManager = true
 		st.CloudAssistantVersion = assistantClientVersion
 	}
 	if up {
-		st.CloudAssistantStatus = "true"
+		st.CloudAssistantStatus = wireTrue
 		st.LastHeartbeatTime = c.now.UTC().Format("2006-01-02T15:04:05Z")
 	}
 	return st

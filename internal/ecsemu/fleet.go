@@ -157,16 +157,7 @@ func ParseFleet(data []byte) (Fleet, error) {
 // when the fleet is expanded, not here, so a Fleet value stays as its author wrote it.
 func (f *Fleet) validate() error {
 	var errs []error
-	for i, a := range f.Accounts {
-		if a.AccessKeyID == "" || a.AccessKeySecret == "" {
-			errs = append(errs, fmt.Errorf("accounts[%d]: accessKeyId and accessKeySecret are required", i))
-		}
-		for _, action := range a.Deny {
-			if _, ok := actions[action]; !ok {
-				errs = append(errs, fmt.Errorf("accounts[%d]: deny names %q, which is not an action the emulator serves", i, action))
-			}
-		}
-	}
+	errs = append(errs, checkAccounts(f.Accounts)...)
 	for i, k := range f.KeyPairs {
 		if k.RegionID == "" || k.KeyPairName == "" {
 			errs = append(errs, fmt.Errorf("keyPairs[%d]: regionId and keyPairName are required", i))
@@ -204,6 +195,21 @@ func (f *Fleet) validate() error {
 		errs = append(errs, errors.New("throttle: qps and burst must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+func checkAccounts(accounts []Account) []error {
+	var errs []error
+	for i, a := range accounts {
+		if a.AccessKeyID == "" || a.AccessKeySecret == "" {
+			errs = append(errs, fmt.Errorf("accounts[%d]: accessKeyId and accessKeySecret are required", i))
+		}
+		for _, action := range a.Deny {
+			if _, ok := actions[action]; !ok {
+				errs = append(errs, fmt.Errorf("accounts[%d]: deny names %q, which is not an action the emulator serves", i, action))
+			}
+		}
+	}
+	return errs
 }
 
 func checkKinds(where, osType, status string) []error {

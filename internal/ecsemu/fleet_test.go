@@ -41,15 +41,7 @@ func TestParseFleet(t *testing.T) {
 	if len(all) != 1005 {
 		t.Fatalf("%d instances, want 1005", len(all))
 	}
-	if got := f.Accounts[1].Deny; len(got) != 2 || got[0] != "RebootInstances" {
-		t.Errorf("deny = %v", got)
-	}
-	// The agent runs unless the fleet says otherwise, Windows included.
-	for id, want := range map[string]bool{"i-demo001": true, "i-demo002": false, "i-demo003": true, "i-gen0001": true, "i-noagent1": false} {
-		if in, _ := e.Instance(id); in.CloudAssistant != want {
-			t.Errorf("%s cloudAssistant = %v, want %v", id, in.CloudAssistant, want)
-		}
-	}
+
 	for _, id := range []string{"i-gen0001", "i-gen0999", "i-gen1000"} {
 		if in, ok := e.Instance(id); !ok || in.KeyPairName != "FinanceJoshuaV26" || in.Status != StatusRunning {
 			t.Errorf("%s = %+v, %v", id, in, ok)
@@ -69,6 +61,22 @@ func TestParseFleet(t *testing.T) {
 	e.mu.Unlock()
 	if !implicit {
 		t.Error("a key pair carried by an instance does not exist")
+	}
+}
+
+func TestParseFleetCloudAssistantAndDeny(t *testing.T) {
+	f, err := ParseFleet([]byte(sampleFleet))
+	mustNoErr(t, err, "ParseFleet")
+	if got := f.Accounts[1].Deny; len(got) != 2 || got[0] != "RebootInstances" {
+		t.Errorf("deny = %v", got)
+	}
+	e, err := New(f)
+	mustNoErr(t, err, "New")
+	// The agent runs unless the fleet says otherwise, Windows included.
+	for id, want := range map[string]bool{"i-demo001": true, "i-demo002": false, "i-demo003": true, "i-gen0001": true, "i-noagent1": false} {
+		if in, _ := e.Instance(id); in.CloudAssistant != want {
+			t.Errorf("%s cloudAssistant = %v, want %v", id, in.CloudAssistant, want)
+		}
 	}
 }
 
