@@ -27,6 +27,9 @@ type fakeECS struct {
 	KeyPairExistsFn     func(name string) (bool, error)
 	DetachKeyPairFn     func(key string, ids []string) (ecs.BatchResult, error)
 	RebootInstancesFn   func(ids []string, forceStop bool) (ecs.BatchResult, error)
+	CloudAssistantFn    func(ids []string) (map[string]bool, error)
+	RebootDryRunFn      func(ids []string, forceStop bool) error
+	AttachKeyPairFn     func(key string, ids []string) (ecs.BatchResult, error)
 	AwaitBudgetFn       func() error
 	calls               map[string]int
 	// mu serialises the calls: a pass sends a group of detaches at once.
@@ -78,6 +81,36 @@ func (f *fakeECS) RebootInstances(_ context.Context, ids []string, forceStop boo
 		f.t.Fatalf("unexpected RebootInstances(%v)", ids)
 	}
 	return f.RebootInstancesFn(ids, forceStop)
+}
+
+func (f *fakeECS) CloudAssistantStatus(_ context.Context, ids []string) (map[string]bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("DescribeCloudAssistantStatus")
+	if f.CloudAssistantFn == nil {
+		f.t.Fatalf("unexpected CloudAssistantStatus(%v)", ids)
+	}
+	return f.CloudAssistantFn(ids)
+}
+
+func (f *fakeECS) RebootDryRun(_ context.Context, ids []string, forceStop bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("RebootDryRun")
+	if f.RebootDryRunFn == nil {
+		f.t.Fatalf("unexpected RebootDryRun(%v)", ids)
+	}
+	return f.RebootDryRunFn(ids, forceStop)
+}
+
+func (f *fakeECS) AttachKeyPair(_ context.Context, key string, ids []string) (ecs.BatchResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("AttachKeyPair")
+	if f.AttachKeyPairFn == nil {
+		f.t.Fatalf("unexpected AttachKeyPair(%v)", ids)
+	}
+	return f.AttachKeyPairFn(key, ids)
 }
 
 func (f *fakeECS) AwaitBudget(context.Context) error {

@@ -18,6 +18,8 @@ const (
 	actionDescribeKeyPairs  = "DescribeKeyPairs"
 	actionDetachKeyPair     = "DetachKeyPair"
 	actionRebootInstances   = "RebootInstances"
+	actionAttachKeyPair     = "AttachKeyPair"
+	actionCloudAssistant    = "DescribeCloudAssistantStatus"
 )
 
 const (
@@ -63,7 +65,8 @@ func (c *sdkClient) call(ctx context.Context, action string, do func(context.Con
 	switch {
 	case IsThrottling(err):
 		c.limiter.throttled()
-	case err == nil:
+	case err == nil, Classify(err) == ClassDryRunOK:
+		// A dry run that passed is ECS answering in full: the budget held.
 		c.limiter.succeeded()
 	}
 	return err
@@ -231,40 +234,64 @@ func (c *sdkClient) KeyPairExists(ctx context.Context, keyPairName string) (bool
 }
 
 func (c *sdkClient) DetachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
+	return c.changeKeyPair(ctx, actionDetachKeyPair, ids, func(ctx context.Context, rt *dara.RuntimeOptions, idsJSON *string) (any, error) {
+		req := &ecsapi.DetachKeyPairRequest{RegionId: dara.String(c.region), KeyPairName: dara.String(keyPairName), InstanceIds: idsJSON}
+		resp, err := c.api.DetachKeyPairWithContext(ctx, req, rt)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Body, nil
+	})
+}
+
+// keyPairAnswer is the answer of DetachKeyPair and AttachKeyPair, which share one shape in
+// distinct SDK types.
+type keyPairAnswer struct {
+	RequestID *string `json:"RequestId"`
+	Results   *struct {
+		Result []*struct {
+			InstanceID *string `json:"InstanceId"`
+			Success    *string `json:"Success"`
+			Code       *string `json:"Code"`
+			Message    *string `json:"Message"`
+		} `json:"Result"`
+	} `json:"Results"`
+}
+
+// changeKeyPair makes a DetachKeyPair or AttachKeyPair call: send builds and sends the request
+// with the IDs as ECS wants them (a JSON array) and returns the SDK's response body, which is
+// read through its own JSON names into keyPairAnswer.
+func (c *sdkClient) changeKeyPair(ctx context.Context, action string, ids []string,
+	send func(context.Context, *dara.RuntimeOptions, *string) (any, error)) (BatchResult, error) {
 	if len(ids) == 0 {
 		return BatchResult{}, nil
 	}
 	if len(ids) > MaxDetachIDs {
-		return BatchResult{}, batchTooLarge(actionDetachKeyPair, len(ids), MaxDetachIDs)
+		return BatchResult{}, batchTooLarge(action, len(ids), MaxDetachIDs)
 	}
 	idsJSON, err := json.Marshal(ids)
 	if err != nil {
 		return BatchResult{}, err
 	}
-	req := &ecsapi.DetachKeyPairRequest{
-		RegionId:    dara.String(c.region),
-		KeyPairName: dara.String(keyPairName),
-		InstanceIds: dara.String(string(idsJSON)),
-	}
-	var resp *ecsapi.DetachKeyPairResponse
-	err = c.call(ctx, actionDetachKeyPair, func(ctx context.Context, rt *dara.RuntimeOptions) (err error) {
-		resp, err = c.api.DetachKeyPairWithContext(ctx, req, rt)
+	var body any
+	err = c.call(ctx, action, func(ctx context.Context, rt *dara.RuntimeOptions) (err error) {
+		body, err = send(ctx, rt, dara.String(string(idsJSON)))
 		return err
 	})
 	if err != nil {
 		return BatchResult{}, err
 	}
-	body := resp.Body
-	if body == nil {
-		body = &ecsapi.DetachKeyPairResponseBody{}
+	var answer keyPairAnswer
+	if raw, err := json.Marshal(body); err != nil || json.Unmarshal(raw, &answer) != nil {
+		return BatchResult{}, fmt.Errorf("ecs %s: unreadable answer", action)
 	}
 	got := map[string]InstanceResult{}
-	if body.Results != nil {
-		for _, r := range body.Results.Result {
+	if answer.Results != nil {
+		for _, r := range answer.Results.Result {
 			if r == nil {
 				continue
 			}
-			id := dara.StringValue(r.InstanceId)
+			id := dara.StringValue(r.InstanceID)
 			res := InstanceResult{InstanceID: id}
 			if !strings.EqualFold(dara.StringValue(r.Success), "true") {
 				res.Code, res.Message = failureCode(dara.StringValue(r.Code)), dara.StringValue(r.Message)
@@ -272,7 +299,7 @@ func (c *sdkClient) DetachKeyPair(ctx context.Context, keyPairName string, ids [
 			got[id] = res
 		}
 	}
-	return BatchResult{RequestID: dara.StringValue(body.RequestId), Results: inRequestOrder(ids, got)}, nil
+	return BatchResult{RequestID: dara.StringValue(answer.RequestID), Results: inRequestOrder(ids, got)}, nil
 }
 
 func (c *sdkClient) RebootInstances(ctx context.Context, ids []string, forceStop bool) (BatchResult, error) {
