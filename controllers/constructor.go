@@ -30,6 +30,9 @@ type Options struct {
 	// ManagerIdentityNamespaces are the namespaces whose objects may leave out
 	// spec.credentialsSecretRef and act with the manager's own cloud identity. Empty: none.
 	ManagerIdentityNamespaces []string
+	// ECSQPS is the client-side ECS budget the factory enforces (--ecs-qps), for the
+	// estimates of plans; 0 means unlimited.
+	ECSQPS float64
 	// WrapClient lets tests see (or interfere with) every API server call.
 	WrapClient func(client.Client) client.Client
 }
@@ -70,6 +73,7 @@ func newReconciler(c client.Client, apiReader client.Reader, recorder events.Eve
 		Now:                       o.Now,
 		managerIdentityNamespaces: slices.Clone(o.ManagerIdentityNamespaces),
 		retry:                     defaultRetryPolicy,
+		ecsQPS:                    o.ECSQPS,
 		wakeups:                   make(chan event.TypedGenericEvent[*ecsv1alpha1.KeyPairDetachment], wakeupBuffer),
 	}
 	// An observation of instances in flight serves every object for one poll interval: the

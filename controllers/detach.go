@@ -53,9 +53,7 @@ type detachBatch struct {
 // budget: nothing was detached, and someone else may detach those instances meanwhile.
 func (run *run) detach(ctx context.Context, cloud ecs.Client) error {
 	key := run.obj.Spec.KeyPairName
-	targets := run.table.where(func(i *instance) bool {
-		return i.found && i.observed.KeyPairName == key && !i.observed.Windows && len(i.observed.LockReasons) == 0
-	})
+	targets := run.table.where(func(i *instance) bool { return carriesKey(i, key) })
 	var queue []detachBatch
 	for _, b := range chunks(targets, ecs.MaxDetachIDs) {
 		queue = append(queue, detachBatch{instances: b})

@@ -88,7 +88,13 @@ func (f *fakeECS) CloudAssistantStatus(_ context.Context, ids []string) (map[str
 	defer f.mu.Unlock()
 	f.count("DescribeCloudAssistantStatus")
 	if f.CloudAssistantFn == nil {
-		f.t.Fatalf("unexpected CloudAssistantStatus(%v)", ids)
+		// The pre-flight asks before every detach; cases about other failure points see every
+		// agent running.
+		running := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			running[id] = true
+		}
+		return running, nil
 	}
 	return f.CloudAssistantFn(ids)
 }
@@ -98,7 +104,7 @@ func (f *fakeECS) RebootDryRun(_ context.Context, ids []string, forceStop bool) 
 	defer f.mu.Unlock()
 	f.count("RebootDryRun")
 	if f.RebootDryRunFn == nil {
-		f.t.Fatalf("unexpected RebootDryRun(%v)", ids)
+		return nil // the pre-flight's dry run passes unless a case says otherwise
 	}
 	return f.RebootDryRunFn(ids, forceStop)
 }

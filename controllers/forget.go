@@ -13,7 +13,7 @@ func (r *KeyPairDetachmentReconciler) remember(name types.NamespacedName, uid ty
 }
 
 // forget releases what this process keeps for an object that no longer exists: its reboot
-// claims, its place in the shared poller, its backoff and full-pass memory, its metric series,
+// claims, its place in the shared poller, its backoff, full-pass and plan memory, its metric series,
 // and its ECS rate budget unless another object shares it. Detachment has no undo, so nothing
 // in ECS is touched.
 func (r *KeyPairDetachmentReconciler) forget(name types.NamespacedName) {
@@ -23,6 +23,7 @@ func (r *KeyPairDetachmentReconciler) forget(name types.NamespacedName) {
 		uid := v.(types.UID)
 		r.backoff.reset(uid)
 		r.fullPasses.Delete(uid)
+		r.forgetPlan(uid)
 	}
 	forgetObjectSeries(name)
 	r.releaseBudget(name)

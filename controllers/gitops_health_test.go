@@ -230,7 +230,18 @@ func gitOpsHealthCases() []gitOpsHealthCase {
 			obj:  handBuilt(2, cond(ready, F, ecsv1alpha1.ReasonSuspended, "spec.suspend is set"), notStalled),
 			argo: "Suspended", kstatus: "InProgress",
 		},
+		{
+			name: "Ready=False/Planned: spec.mode Plan waits for a human",
+			obj:  handBuilt(2, cond(ready, F, ecsv1alpha1.ReasonPlanned, "Plan: detach 3 (1 calls), ~2m"), notStalled),
+			argo: "Suspended", kstatus: "InProgress",
+		},
+		{
+			name: "Ready=False/WaitingForWindow: reboots wait for the window",
+			obj:  handBuilt(2, cond(ready, F, ecsv1alpha1.ReasonWaitingForWindow, "2 reboots wait for the reboot window"), notStalled),
+			argo: "Suspended", kstatus: "InProgress",
+		},
 		degraded(ecsv1alpha1.ReasonPartiallyFailed),
+		degraded(ecsv1alpha1.ReasonPreflightFailed),
 		degraded(ecsv1alpha1.ReasonCredentialsError),
 		degraded(ecsv1alpha1.ReasonKeyPairNotFound),
 		degraded(ecsv1alpha1.ReasonRolloutHalted),

@@ -65,6 +65,12 @@ type KeyPairDetachmentReconciler struct {
 	budgets sync.Map // types.NamespacedName → budgetKey
 	// managerIdentityNamespaces are the namespaces whose objects may act without a Secret.
 	managerIdentityNamespaces []string
+	// plans keeps each object's latest plan for the Apply that follows it (plan.go).
+	plans sync.Map // types.UID → *planMemory
+	// rebootDurations is the moving mean of reboot durations seen per region, for plans.
+	rebootDurations sync.Map // region → time.Duration
+	// ecsQPS is the client-side ECS budget (--ecs-qps), for plans' estimates; 0: unlimited.
+	ecsQPS float64
 	// ledger arbitrates reboots between objects that name the same instance.
 	ledger rebootLedger
 	// retry bounds the in-pass retries of refused ECS calls.

@@ -30,10 +30,11 @@ func rebootInFlight(reason string) bool {
 	return reason == ecsv1alpha1.ReasonRebootRequested || reason == ecsv1alpha1.ReasonRebooting
 }
 
-// mayStartReboots: new reboots start only with reboot enabled and the object not being deleted;
-// reboots in flight are settled whatever the spec says.
+// mayStartReboots: new reboots start only with reboot enabled, in mode Apply and the object not
+// being deleted; reboots in flight are settled whatever the spec says. The window decides when
+// (reboot_window.go).
 func (run *run) mayStartReboots() bool {
-	return run.obj.Spec.Reboot.Enabled && run.obj.DeletionTimestamp == nil
+	return run.obj.Spec.Reboot.Enabled && run.obj.DeletionTimestamp == nil && !run.planning()
 }
 
 // decideDuties works out, for every instance not in flight and not settled, who reboots it
@@ -86,8 +87,7 @@ func (run *run) settleAndAssign() {
 		case rebootSettled(reason) || !run.obj.Spec.Reboot.Enabled:
 		case i.duty != nil:
 			run.applyDuty(i, *i.duty)
-		case i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonPending ||
-			i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonDetaching:
+		case unsettled(i):
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, "Waiting for the detach")
 		default:
 			i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionFalse, ecsv1alpha1.ReasonNotRequired, "")
@@ -113,6 +113,10 @@ func (run *run) nextReboots() []*instance {
 		}
 		if i.reason(ecsv1alpha1.ConditionRebooted) != ecsv1alpha1.ReasonPending {
 			continue // Stopped: InstanceStopped
+		}
+		if !run.windowOpen() {
+			run.holdForWindow(i)
+			continue
 		}
 		if inFlight+len(start) < int(spec.MaxConcurrent) && len(start) < ecs.MaxRebootIDs &&
 			i.observed != nil && i.found && i.observed.Status == ecs.StatusRunning {
@@ -159,7 +163,7 @@ func (run *run) name() string { return run.obj.Namespace + "/" + run.obj.Name }
 // instances as could start, so that a poll costs about ⌈maxConcurrent/100⌉ describes.
 func (run *run) rolloutWatchList() []*instance {
 	watch := run.table.where(func(i *instance) bool { return rebootInFlight(i.reason(ecsv1alpha1.ConditionRebooted)) })
-	if !run.mayStartReboots() {
+	if !run.mayStartRebootsNow() {
 		return watch
 	}
 	due := run.table.where(rebootDue)
@@ -177,7 +181,7 @@ func (run *run) rolloutActive() bool {
 		if rebootInFlight(reason) {
 			return true
 		}
-		if !run.mayStartReboots() || reason != ecsv1alpha1.ReasonPending {
+		if !run.mayStartRebootsNow() || reason != ecsv1alpha1.ReasonPending {
 			continue
 		}
 		if i.duty != nil && i.duty.kind != dutyNone {

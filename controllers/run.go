@@ -14,6 +14,7 @@ import (
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/window"
 )
 
 // run is one reconcile of one object: the object as read, its instances, and what this pass
@@ -42,6 +43,21 @@ type run struct {
 	creds *ecs.Credentials
 	// backedOff: the pass ended on a cloud error and its requeue grew the object's backoff.
 	backedOff bool
+
+	// window is spec.reboot.window (nil: always open); windowErr says it cannot be read.
+	window    *window.Window
+	windowErr error
+	// fromPlan is the plan this Apply proceeds from (plan.go); nil when it observes afresh.
+	fromPlan *planMemory
+	// preflightFound is this pass's pre-flight result; nil when it checked nothing.
+	preflightFound *preflightResult
+	// accessFound and dryRunPassed are the pre-flight's findings, for a plan to keep.
+	accessFound  accessCheck
+	dryRunPassed bool
+	// fullPassObserved: this pass observed every instance; carriersSeen counts those carrying
+	// the key pair then.
+	fullPassObserved bool
+	carriersSeen     int
 }
 
 // objectProblem is why an object cannot progress; Reason is a Ready=False reason.
@@ -55,6 +71,12 @@ func newRun(r *KeyPairDetachmentReconciler, obj *ecsv1alpha1.KeyPairDetachment) 
 		r: r, obj: obj, table: newInstanceTable(obj), now: r.now(),
 		before: slices.Clone(obj.Status.Conditions), written: obj.Status.DeepCopy(),
 	}
+	if !run.planning() {
+		run.table.forgetPlanMarks()
+	}
+	// The API server validates the window as Parse reads it, but its zone data may know a zone
+	// this manager's does not: then no reboot starts (preflight.go says why).
+	run.window, run.windowErr = window.Parse(obj.Spec.Reboot.Window)
 	run.unsettledAtStart = len(run.table.where(unsettled))
 	return run
 }
@@ -113,6 +135,14 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	if err := run.releaseFinalizerWhenDone(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
+	if run.planning() {
+		run.writePlan()
+		if run.rolloutActive() {
+			return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil // reboots from before the plan settle
+		}
+		run.r.poller.leave(run.scope, run.key())
+		return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
+	}
 	if run.detachUnsettled() {
 		// Retryable per-instance answers: the object's capped backoff paces the retry.
 		ctrl.LoggerFrom(ctx).Info("Some detaches got a retryable answer; retrying with backoff")
@@ -122,7 +152,7 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 		return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil
 	}
 	run.r.poller.leave(run.scope, run.key())
-	return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
+	return ctrl.Result{RequeueAfter: run.idleRequeue()}, nil
 }
 
 // observeAndDetach observes and detaches; stop says the pass ends here with result and err.
@@ -131,8 +161,18 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 // the next one goes on from there. A deleted object starts nothing new.
 func (run *run) observeAndDetach(ctx context.Context, cloud ecs.Client) (stop bool, result ctrl.Result, err error) {
 	targets := run.table.ordered
-	if !run.r.beginFullPass(run.obj) {
+	switch {
+	case !run.r.beginFullPass(run.obj):
 		targets = run.table.where(unsettled)
+	case run.planning():
+		run.r.forgetPlan(run.obj.UID)
+		run.fullPassObserved = true
+	default:
+		if run.fromPlan = run.r.adoptPlan(run.obj); run.fromPlan != nil {
+			targets = run.table.where(unsettled)
+		} else {
+			run.fullPassObserved = true
+		}
 	}
 	if run.obj.DeletionTimestamp != nil || len(targets) == 0 {
 		return false, ctrl.Result{}, nil
@@ -145,7 +185,28 @@ func (run *run) observeAndDetach(ctx context.Context, cloud ecs.Client) (stop bo
 		}
 		return true, ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
 	}
-	// Instances observed before a failed page are detached all the same.
+	// The pre-flight covers the instances observed before a failed page too: they are
+	// detached all the same.
+	carriers := run.table.where(func(i *instance) bool { return carriesKey(i, run.obj.Spec.KeyPairName) })
+	run.carriersSeen = len(carriers)
+	if perr := run.preflight(ctx, cloud, carriers); perr != nil {
+		result, err = run.cloudError(ctx, perr)
+		return true, result, err
+	}
+	if run.planning() {
+		run.markWouldDetach(carriers)
+		if err == nil && run.fullPassObserved {
+			run.rememberPlan(carriers)
+		}
+		if err != nil {
+			result, err = run.cloudError(ctx, err)
+			return true, result, err
+		}
+		return false, ctrl.Result{}, nil
+	}
+	if run.problem != nil { // the pre-flight refused: nothing is changed, and it is asked again soon
+		return true, run.backOff(), nil
+	}
 	if derr := run.detach(ctx, cloud); err == nil {
 		err = derr
 	}
@@ -209,10 +270,17 @@ func (run *run) credentialsSource() string {
 // progressRetry is the mean delay before retrying a pass that failed after making progress.
 const progressRetry = time.Second
 
+// carriesKey reports whether this pass observed the key pair on the instance and would detach
+// it: Linux, unlocked, and not held back by the pre-flight.
+func carriesKey(i *instance, key string) bool {
+	return i.observed != nil && i.found && i.observed.KeyPairName == key && !i.observed.Windows &&
+		len(i.observed.LockReasons) == 0 && i.reason(ecsv1alpha1.ConditionDetached) == ecsv1alpha1.ReasonPending
+}
+
 // unsettled reports whether an instance still waits for its detach outcome.
 func unsettled(i *instance) bool {
 	switch i.reason(ecsv1alpha1.ConditionDetached) {
-	case ecsv1alpha1.ReasonPending, ecsv1alpha1.ReasonDetaching:
+	case ecsv1alpha1.ReasonPending, ecsv1alpha1.ReasonDetaching, ecsv1alpha1.ReasonWouldDetach:
 		return true
 	}
 	return false

@@ -41,6 +41,18 @@ type KeyPairDetachmentSpec struct {
 	// +kubebuilder:default={}
 	Reboot RebootSpec `json:"reboot,omitempty"`
 
+	// Mode is Apply (default: change the instances) or Plan (observe, run the pre-flight
+	// checks and write status.plan; change nothing).
+	// +optional
+	// +kubebuilder:default=Apply
+	Mode Mode `json:"mode,omitempty"`
+
+	// RequireAlternateAccess keeps the key on every instance without a running Cloud
+	// Assistant agent: with no key, no password and no agent, nobody could log in after the
+	// reboot. Those instances report Detached=False/NoAlternateAccess.
+	// +optional
+	RequireAlternateAccess bool `json:"requireAlternateAccess,omitempty"`
+
 	// Suspend stops every cloud call for this object until it is unset.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
@@ -106,7 +118,8 @@ type KeyPairDetachmentStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready, Detached, Rebooted (only with reboot enabled) and Stalled.
+	// Conditions: Ready, Detached, Rebooted (only with reboot enabled), PreflightPassed and
+	// Stalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -115,6 +128,10 @@ type KeyPairDetachmentStatus struct {
 	// Summary counts the instances by outcome.
 	// +optional
 	Summary Summary `json:"summary,omitempty"`
+
+	// Plan is the latest plan made in spec.mode Plan.
+	// +optional
+	Plan *Plan `json:"plan,omitempty"`
 
 	// Instances holds the outcome per instance, sorted by instanceId.
 	// Atomic: only the operator writes it, always whole. As a map list the API server would
@@ -181,6 +198,7 @@ type InstanceStatus struct {
 // +kubebuilder:printcolumn:name="Rebooted",type=integer,JSONPath=`.status.summary.rebooted`
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.summary.failed`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Plan",type=string,JSONPath=`.status.plan.summary`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // KeyPairDetachment declares that a set of ECS instances must not carry a key pair.

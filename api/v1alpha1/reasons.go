@@ -44,6 +44,9 @@ var InstanceReasons = map[string]map[string]ReasonInfo{
 		ReasonInstanceNotFound: {metav1.ConditionFalse, OutcomeFailed, "not in the region (released? typo?); remove from spec"},
 		ReasonInstanceLocked:   {metav1.ConditionFalse, OutcomeFailed, "ECS holds an operation lock on them; retried at the next resync"},
 		ReasonDetachFailed:     {metav1.ConditionFalse, OutcomeFailed, "ECS refused the detach; the message carries the code"},
+		ReasonWouldDetach:      {metav1.ConditionUnknown, OutcomeWaiting, "plan: carries the key; an Apply detaches it"},
+		ReasonNoAlternateAccess: {metav1.ConditionFalse, OutcomeFailed,
+			"no running Cloud Assistant and spec.requireAlternateAccess: key left on"},
 	},
 	ConditionRebooted: {
 		ReasonRebooted:          {metav1.ConditionTrue, OutcomeDone, "rebooted, Running again: the change is in effect"},
@@ -56,6 +59,8 @@ var InstanceReasons = map[string]map[string]ReasonInfo{
 		ReasonRebootFailed:      {metav1.ConditionFalse, OutcomeFailed, "reboot failed or exceeded spec.reboot.timeout"},
 		ReasonRebootUnconfirmed: {metav1.ConditionFalse, OutcomeFailed, "answer lost, no sign of a reboot: check them; never asked twice"},
 		ReasonRolloutHalted:     {metav1.ConditionFalse, OutcomeHeld, "held back: more than spec.reboot.maxFailures failed"},
+		ReasonWouldReboot:       {metav1.ConditionUnknown, OutcomeWaiting, "plan: an Apply reboots them"},
+		ReasonWaitingForWindow:  {metav1.ConditionUnknown, OutcomeWaiting, "due, waiting for spec.reboot.window to open"},
 	},
 }
 

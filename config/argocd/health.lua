@@ -6,6 +6,8 @@
 --   Ready=True                                          -> Healthy
 --   Stalled=True                                        -> Degraded (Ready's message says why)
 --   Ready=False, reason Suspended                       -> Suspended (spec.suspend)
+--   Ready=False, reason Planned                         -> Suspended (spec.mode: Plan waits for a human)
+--   Ready=False, reason WaitingForWindow                -> Suspended (reboots wait for spec.reboot.window)
 --   anything else                                       -> Progressing
 local hs = {status = "Progressing", message = "Waiting for the operator to report a status"}
 
@@ -72,7 +74,8 @@ if stalled ~= nil and stalled.status == "True" then
   return hs
 end
 
-if ready ~= nil and ready.status == "False" and ready.reason == "Suspended" then
+local waiting = {Suspended = true, Planned = true, WaitingForWindow = true}
+if ready ~= nil and ready.status == "False" and waiting[ready.reason] then
   hs.status = "Suspended"
   hs.message = describe(ready, "Suspended")
   return hs
