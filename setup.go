@@ -28,5 +28,6 @@ func setupReconcilers(mgr ctrl.Manager, o options, ready *readiness) error {
 		ResyncPeriod:              o.resyncPeriod,
 		MaxConcurrentReconciles:   o.maxConcurrentReconciles,
 		ManagerIdentityNamespaces: identityNamespaces,
+		ECSQPS:                    o.ecsQPS,
 	}).SetupWithManager(mgr)
 }

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/window"
 )
 
 // The API server, not the controller, turns bad input away: these run against the real
@@ -192,6 +193,68 @@ var _ = Describe("KeyPairDetachment admission", func() {
 			"spec.instanceIds", admittedAs(func(o *ecsv1alpha1.KeyPairDetachment) {
 				Expect(o.Spec.InstanceIDs).To(Equal([]string{"i-" + strings.Repeat("a", 62)}))
 			})),
+	)
+
+	// The manager parses the window with internal/window.Parse; these hold the API server to
+	// refusing what Parse would refuse, so a stored window always parses.
+	windowOf := func(startTime, endTime string, days ...any) map[string]any {
+		return map[string]any{"days": days, "startTime": startTime, "endTime": endTime}
+	}
+	inZone := func(w map[string]any, zone string) map[string]any {
+		w["timeZone"] = zone
+		return w
+	}
+	windowAdmittedAs := func(want ecsv1alpha1.RebootWindow) admissionVerdict {
+		return admittedAs(func(o *ecsv1alpha1.KeyPairDetachment) {
+			Expect(o.Spec.Reboot.Window).To(Equal(&want))
+			parsed, err := window.Parse(o.Spec.Reboot.Window)
+			Expect(err).NotTo(HaveOccurred(), "the manager cannot parse the window the API server stored")
+			Expect(parsed).NotTo(BeNil())
+		})
+	}
+	DescribeTable("every reboot window people write is refused naming the field, or parsed by the manager",
+		func(value map[string]any, field string, want admissionVerdict) {
+			admit([]string{"reboot", "window"}, value, field, want)
+		},
+		Entry("Saturday and Sunday 02:00-05:00 in Asia/Shanghai",
+			inZone(windowOf("02:00", "05:00", "Saturday", "Sunday"), "Asia/Shanghai"), "spec.reboot.window",
+			windowAdmittedAs(ecsv1alpha1.RebootWindow{Days: []ecsv1alpha1.Weekday{ecsv1alpha1.Saturday, ecsv1alpha1.Sunday},
+				StartTime: "02:00", EndTime: "05:00", TimeZone: "Asia/Shanghai"})),
+		Entry("22:00-02:00: crosses midnight", inZone(windowOf("22:00", "02:00", "Friday"), "America/New_York"),
+			"spec.reboot.window", windowAdmittedAs(ecsv1alpha1.RebootWindow{Days: []ecsv1alpha1.Weekday{ecsv1alpha1.Friday},
+				StartTime: "22:00", EndTime: "02:00", TimeZone: "America/New_York"})),
+		Entry("no timeZone: UTC", windowOf("02:00", "05:00", "Sunday"), "spec.reboot.window",
+			windowAdmittedAs(ecsv1alpha1.RebootWindow{Days: []ecsv1alpha1.Weekday{ecsv1alpha1.Sunday},
+				StartTime: "02:00", EndTime: "05:00", TimeZone: "UTC"})),
+		Entry("Etc/GMT-8: a zone name with a sign", inZone(windowOf("02:00", "05:00", "Sunday"), "Etc/GMT-8"),
+			"spec.reboot.window", windowAdmittedAs(ecsv1alpha1.RebootWindow{Days: []ecsv1alpha1.Weekday{ecsv1alpha1.Sunday},
+				StartTime: "02:00", EndTime: "05:00", TimeZone: "Etc/GMT-8"})),
+		Entry("day Sat: full names only", windowOf("02:00", "05:00", "Sat"), "spec.reboot.window.days[0]", admissionRefused),
+		Entry("day saturday: capitalised names only", windowOf("02:00", "05:00", "saturday"), "spec.reboot.window.days[0]",
+			admissionRefused),
+		Entry("no days", windowOf("02:00", "05:00"), "spec.reboot.window.days", admissionRefused),
+		Entry("a day twice", windowOf("02:00", "05:00", "Sunday", "Sunday"), "spec.reboot.window.days[1]", admissionRefused),
+		Entry("startTime 25:00", windowOf("25:00", "05:00", "Sunday"), "spec.reboot.window.startTime", admissionRefused),
+		Entry("startTime 2:00: two digits", windowOf("2:00", "05:00", "Sunday"), "spec.reboot.window.startTime",
+			admissionRefused),
+		Entry("endTime 24:00", windowOf("22:00", "24:00", "Sunday"), "spec.reboot.window.endTime", admissionRefused),
+		Entry("endTime 05:00:00: no seconds", windowOf("02:00", "05:00:00", "Sunday"), "spec.reboot.window.endTime",
+			admissionRefused),
+		Entry("startTime == endTime", windowOf("02:00", "02:00", "Sunday"), "spec.reboot.window", admissionRefused),
+		Entry("no endTime", map[string]any{"days": []any{"Sunday"}, "startTime": "02:00"}, "spec.reboot.window.endTime",
+			admissionRefused),
+		Entry("timeZone Mars/Olympus", inZone(windowOf("02:00", "05:00", "Sunday"), "Mars/Olympus"),
+			"spec.reboot.window.timeZone", admissionRefused),
+		Entry("timeZone Local: the API server's own zone", inZone(windowOf("02:00", "05:00", "Sunday"), "Local"),
+			"spec.reboot.window.timeZone", admissionRefused),
+		Entry("timeZone +08:00: an offset, not a zone", inZone(windowOf("02:00", "05:00", "Sunday"), "+08:00"),
+			"spec.reboot.window.timeZone", admissionRefused),
+		Entry(`timeZone "": not UTC by omission`, inZone(windowOf("02:00", "05:00", "Sunday"), ""),
+			"spec.reboot.window.timeZone", admissionRefused),
+		Entry("timeZone ../etc/passwd", inZone(windowOf("02:00", "05:00", "Sunday"), "../etc/passwd"),
+			"spec.reboot.window.timeZone", admissionRefused),
+		Entry("timeZone of 65 characters", inZone(windowOf("02:00", "05:00", "Sunday"), "Asia/"+strings.Repeat("x", 60)),
+			"spec.reboot.window.timeZone", admissionRefused),
 	)
 
 	DescribeTable("rejects an update of an immutable field, naming the field",

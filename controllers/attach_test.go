@@ -80,6 +80,7 @@ var _ = Describe("Rotating a key pair", func() {
 			ecsv1alpha1.ReasonRebooted: 185, ecsv1alpha1.ReasonNotRequired: 15}))
 		kpa := final.Object.(*ecsv1alpha1.KeyPairAttachment)
 		Expect(kpa.Status.Summary).To(Equal(ecsv1alpha1.AttachmentSummary{Total: 200, Attached: 185, Rebooted: 185, Failed: 15}))
+		expectGitOpsHealth(kpa, "Degraded", "Failed")
 
 		keys, stats := keysOf(emu), emu.Stats()
 		rotated := idsOf(slices.Concat(onK1, keyless))
@@ -115,6 +116,7 @@ var _ = Describe("Rotating a key pair", func() {
 		}
 
 		final := eventuallyView(obj, ecsv1alpha1.ConditionReady, "True/Ready", 3*time.Minute)
+		expectGitOpsHealth(final.Object, "Healthy", "Current")
 		Expect(countReasonsIn(final.Status, ecsv1alpha1.ConditionRebooted)).To(Equal(map[string]int{ecsv1alpha1.ReasonRebooted: 60}))
 		expectRebootedOnce(emu, idsOf(fleet))
 		Expect(emu.Stats().Reboots).To(HaveLen(60))

@@ -54,9 +54,7 @@ type changeBatch struct {
 // and someone else may change those instances meanwhile.
 func (run *run) change(ctx context.Context, cloud ecs.Client) error {
 	key, k := run.obj.Spec.KeyPairName, run.kind
-	targets := run.table.where(func(i *instance) bool {
-		return i.observed != nil && i.found && i.want == wantChange && i.changeReason() == ecsv1alpha1.ReasonPending
-	})
+	targets := run.table.where(changeDue)
 	var queue []changeBatch
 	for _, b := range chunks(targets, ecs.MaxDetachIDs) {
 		queue = append(queue, changeBatch{instances: b})

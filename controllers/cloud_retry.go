@@ -55,7 +55,23 @@ func (c retryingClient) KeyPairExists(ctx context.Context, name string) (bool, e
 	return ok, err
 }
 
-// Changes (DetachKeyPair, RebootInstances) are not retried here: the reconciler withdraws and
+func (c retryingClient) CloudAssistantStatus(ctx context.Context, ids []string) (map[string]bool, error) {
+	var out map[string]bool
+	err := c.retry(ctx, "DescribeCloudAssistantStatus", retryableRead, func() (err error) {
+		out, err = c.Client.CloudAssistantStatus(ctx, ids)
+		return err
+	})
+	return out, err
+}
+
+// RebootDryRun changes nothing, so it is retried as a read.
+func (c retryingClient) RebootDryRun(ctx context.Context, ids []string, forceStop bool) error {
+	return c.retry(ctx, "RebootInstances", retryableRead, func() error {
+		return c.Client.RebootDryRun(ctx, ids, forceStop)
+	})
+}
+
+// Changes (DetachKeyPair, AttachKeyPair, RebootInstances) are not retried here: the reconciler withdraws and
 // persists their markers before it asks again (detach, sendReboots), so that a crash never
 // leaves a marker for a request that was refused.
 // retryableRead: any retryable error; a read may be repeated whatever happened to the first.

@@ -28,6 +28,11 @@ func TestRetriesInsideThePass(t *testing.T) {
 		{"a lost reboot answer is never retried", "RebootInstances", []error{errLostAnswer}, 1, true},
 		{"a terminal refusal of a read is not retried", "DescribeInstances",
 			[]error{&ecs.APIError{Code: "InvalidKeyPairName.NotFound", StatusCode: 404}}, 1, true},
+		{"a throttled Cloud Assistant read is asked again", "DescribeCloudAssistantStatus", []error{errThrottled}, 2, false},
+		{"a reboot dry run changes nothing and is retried as a read", "RebootDryRun", []error{errServerFault, errLostAnswer}, 3, false},
+		{"a dry run refused for permission is an answer, not a fault", "RebootDryRun",
+			[]error{&ecs.APIError{Code: "Forbidden.RAM", StatusCode: 403}}, 1, true},
+		{"an attach is a change and is never retried", "AttachKeyPair", []error{errThrottled}, 1, true},
 		{"attempts are bounded", "DescribeInstances",
 			[]error{errThrottled, errThrottled, errThrottled, errThrottled, errThrottled}, 4, true},
 	}
@@ -49,6 +54,13 @@ func TestRetriesInsideThePass(t *testing.T) {
 			fake.RebootInstancesFn = func(ids []string, _ bool) (ecs.BatchResult, error) {
 				return allSucceed(ids), answer(fake.calls["RebootInstances"] - 1)
 			}
+			fake.CloudAssistantFn = func([]string) (map[string]bool, error) {
+				return map[string]bool{"i-a": true}, answer(fake.calls["DescribeCloudAssistantStatus"] - 1)
+			}
+			fake.RebootDryRunFn = func([]string, bool) error { return answer(fake.calls["RebootDryRun"] - 1) }
+			fake.AttachKeyPairFn = func(_ string, ids []string) (ecs.BatchResult, error) {
+				return allSucceed(ids), answer(fake.calls["AttachKeyPair"] - 1)
+			}
 			c := withRetries(fake, policy)
 			var err error
 			ctx := context.Background()
@@ -59,6 +71,12 @@ func TestRetriesInsideThePass(t *testing.T) {
 				_, err = c.DetachKeyPair(ctx, "K1", []string{"i-a"})
 			case "RebootInstances":
 				_, err = c.RebootInstances(ctx, []string{"i-a"}, false)
+			case "DescribeCloudAssistantStatus":
+				_, err = c.CloudAssistantStatus(ctx, []string{"i-a"})
+			case "RebootDryRun":
+				err = c.RebootDryRun(ctx, []string{"i-a"}, false)
+			case "AttachKeyPair":
+				_, err = c.AttachKeyPair(ctx, "K1", []string{"i-a"})
 			}
 			if got := fake.calls[tc.action]; got != tc.wantCalls {
 				t.Errorf("%d calls, want %d", got, tc.wantCalls)

@@ -28,6 +28,9 @@ type Options struct {
 	// ManagerIdentityNamespaces are the namespaces whose objects may leave out
 	// spec.credentialsSecretRef and act with the manager's own cloud identity. Empty: none.
 	ManagerIdentityNamespaces []string
+	// ECSQPS is the client-side ECS budget the factory enforces (--ecs-qps), for the
+	// estimates of plans; 0 means unlimited.
+	ECSQPS float64
 	// WrapClient lets tests see (or interfere with) every API server call.
 	WrapClient func(client.Client) client.Client
 }
@@ -96,6 +99,7 @@ func newReconciler(k *kind, sh *shared, c client.Client, apiReader client.Reader
 		kind:                      k,
 		shared:                    sh,
 		retry:                     defaultRetryPolicy,
+		ecsQPS:                    o.ECSQPS,
 		wakeups:                   make(chan event.TypedGenericEvent[client.Object], wakeupBuffer),
 	}
 	// An observation of instances in flight serves every object for one poll interval: the

@@ -28,6 +28,8 @@ type fakeECS struct {
 	DetachKeyPairFn     func(key string, ids []string) (ecs.BatchResult, error)
 	AttachKeyPairFn     func(key string, ids []string) (ecs.BatchResult, error)
 	RebootInstancesFn   func(ids []string, forceStop bool) (ecs.BatchResult, error)
+	CloudAssistantFn    func(ids []string) (map[string]bool, error)
+	RebootDryRunFn      func(ids []string, forceStop bool) error
 	AwaitBudgetFn       func() error
 	calls               map[string]int
 	// mu serialises the calls: a pass sends a group of detaches at once.
@@ -87,6 +89,32 @@ func (f *fakeECS) RebootInstances(_ context.Context, ids []string, forceStop boo
 		f.t.Fatalf("unexpected RebootInstances(%v)", ids)
 	}
 	return f.RebootInstancesFn(ids, forceStop)
+}
+
+func (f *fakeECS) CloudAssistantStatus(_ context.Context, ids []string) (map[string]bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("DescribeCloudAssistantStatus")
+	if f.CloudAssistantFn == nil {
+		// The pre-flight asks before every detach; cases about other failure points see every
+		// agent running.
+		running := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			running[id] = true
+		}
+		return running, nil
+	}
+	return f.CloudAssistantFn(ids)
+}
+
+func (f *fakeECS) RebootDryRun(_ context.Context, ids []string, forceStop bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("RebootDryRun")
+	if f.RebootDryRunFn == nil {
+		return nil // the pre-flight's dry run passes unless a case says otherwise
+	}
+	return f.RebootDryRunFn(ids, forceStop)
 }
 
 func (f *fakeECS) AwaitBudget(context.Context) error {

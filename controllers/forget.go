@@ -13,7 +13,7 @@ func (r *Reconciler) remember(name types.NamespacedName, uid types.UID) {
 }
 
 // forget releases what this process keeps for an object that no longer exists: its reboot
-// and change claims, its place in the shared poller, its backoff and full-pass memory, its metric series,
+// and change claims, its place in the shared poller, its backoff, full-pass and plan memory, its metric series,
 // and its ECS rate budget unless another object shares it. Detachment has no undo, so nothing
 // in ECS is touched.
 func (r *Reconciler) forget(name types.NamespacedName) {
@@ -24,6 +24,7 @@ func (r *Reconciler) forget(name types.NamespacedName) {
 		r.claims.forget(uid)
 		r.backoff.reset(uid)
 		r.fullPasses.Delete(uid)
+		r.forgetPlan(uid)
 	}
 	forgetObjectSeries(r.kind, name)
 	r.releaseBudget(name)

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 )
@@ -36,13 +37,13 @@ var argoStatuses = []string{"Healthy", "Progressing", "Degraded", "Suspended"}
 // (Healthy, Progressing, Degraded or Suspended) and that kstatus computes kstatus (Current,
 // InProgress or Failed). For Degraded it also asserts that Argo CD's message carries the Ready
 // condition's message, so the UI says why. It uses Gomega's global fail handler (Ginkgo specs).
-func expectGitOpsHealth(obj *ecsv1alpha1.KeyPairDetachment, argo string, kstatus string) {
+func expectGitOpsHealth(obj client.Object, argo string, kstatus string) {
 	GinkgoHelper()
 	assertGitOpsHealth(Default, obj, argo, kstatus)
 }
 
 // assertGitOpsHealth is expectGitOpsHealth for any Gomega (NewWithT in plain tests).
-func assertGitOpsHealth(g Gomega, obj *ecsv1alpha1.KeyPairDetachment, argo string, kstatus string) {
+func assertGitOpsHealth(g Gomega, obj client.Object, argo string, kstatus string) {
 	g.Expect(argoStatuses).To(ContainElement(argo), "not an Argo CD health status this script returns")
 	g.Expect([]string{string(status.CurrentStatus), string(status.InProgressStatus), string(status.FailedStatus)}).
 		To(ContainElement(kstatus), "not a kstatus status")
@@ -54,7 +55,7 @@ func assertGitOpsHealth(g Gomega, obj *ecsv1alpha1.KeyPairDetachment, argo strin
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(gotArgo).To(Equal(argo), "Argo CD health of %s (message %q)", describeStatus(obj), argoMessage)
 	g.Expect(argoMessage).NotTo(BeEmpty(), "Argo CD shows a message for every health")
-	if ready := meta.FindStatusCondition(obj.Status.Conditions, ecsv1alpha1.ConditionReady); argo == "Degraded" && ready != nil {
+	if ready := meta.FindStatusCondition(kindOf(obj).view(obj, nil).Status.Conditions, ecsv1alpha1.ConditionReady); argo == "Degraded" && ready != nil {
 		g.Expect(argoMessage).To(ContainSubstring(ready.Message), "Degraded says why, with Ready's message")
 	}
 
@@ -63,16 +64,17 @@ func assertGitOpsHealth(g Gomega, obj *ecsv1alpha1.KeyPairDetachment, argo strin
 	g.Expect(string(res.Status)).To(Equal(kstatus), "kstatus of %s (message %q)", describeStatus(obj), res.Message)
 }
 
-// toUnstructured is the object as a GitOps tool reads it from the API server: its JSON form,
-// with apiVersion and kind (typed objects read through a client often have no TypeMeta).
-func toUnstructured(obj *ecsv1alpha1.KeyPairDetachment) (*unstructured.Unstructured, error) {
+// toUnstructured is the object, of either kind, as a GitOps tool reads it from the API server:
+// its JSON form, with apiVersion and kind (typed objects read through a client often have no
+// TypeMeta).
+func toUnstructured(obj client.Object) (*unstructured.Unstructured, error) {
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, err
 	}
 	u := &unstructured.Unstructured{Object: content}
 	u.SetAPIVersion(ecsv1alpha1.GroupVersion.String())
-	u.SetKind("KeyPairDetachment")
+	u.SetKind(kindOf(obj).name)
 	return u, nil
 }
 
@@ -138,9 +140,10 @@ func toLua(L *lua.LState, v any) lua.LValue {
 	}
 }
 
-func describeStatus(obj *ecsv1alpha1.KeyPairDetachment) string {
-	s := fmt.Sprintf("generation %d, observedGeneration %d", obj.Generation, obj.Status.ObservedGeneration)
-	for _, c := range obj.Status.Conditions {
+func describeStatus(obj client.Object) string {
+	st := kindOf(obj).view(obj, nil).Status
+	s := fmt.Sprintf("%s, generation %d, observedGeneration %d", kindOf(obj).name, obj.GetGeneration(), st.ObservedGeneration)
+	for _, c := range st.Conditions {
 		s += fmt.Sprintf(", %s=%s/%s", c.Type, c.Status, c.Reason)
 	}
 	return s
@@ -170,6 +173,14 @@ func handBuilt(observed int64, conds ...metav1.Condition) *ecsv1alpha1.KeyPairDe
 		meta.SetStatusCondition(&obj.Status.Conditions, c)
 	}
 	return obj
+}
+
+// asAttachment is obj's spec and object status as a KeyPairAttachment's.
+func asAttachment(obj *ecsv1alpha1.KeyPairDetachment) *ecsv1alpha1.KeyPairAttachment {
+	return &ecsv1alpha1.KeyPairAttachment{ObjectMeta: obj.ObjectMeta,
+		Spec: ecsv1alpha1.KeyPairAttachmentSpec{KeyPairDetachmentSpec: obj.Spec},
+		Status: ecsv1alpha1.KeyPairAttachmentStatus{ObservedGeneration: obj.Status.ObservedGeneration,
+			Conditions: obj.Status.Conditions}}
 }
 
 func cond(t string, s metav1.ConditionStatus, reason, message string) metav1.Condition {
@@ -230,7 +241,18 @@ func gitOpsHealthCases() []gitOpsHealthCase {
 			obj:  handBuilt(2, cond(ready, F, ecsv1alpha1.ReasonSuspended, "spec.suspend is set"), notStalled),
 			argo: "Suspended", kstatus: "InProgress",
 		},
+		{
+			name: "Ready=False/Planned: spec.mode Plan waits for a human",
+			obj:  handBuilt(2, cond(ready, F, ecsv1alpha1.ReasonPlanned, "Plan: detach 3 (1 calls), ~2m"), notStalled),
+			argo: "Suspended", kstatus: "InProgress",
+		},
+		{
+			name: "Ready=False/WaitingForWindow: reboots wait for the window",
+			obj:  handBuilt(2, cond(ready, F, ecsv1alpha1.ReasonWaitingForWindow, "2 reboots wait for the reboot window"), notStalled),
+			argo: "Suspended", kstatus: "InProgress",
+		},
 		degraded(ecsv1alpha1.ReasonPartiallyFailed),
+		degraded(ecsv1alpha1.ReasonPreflightFailed),
 		degraded(ecsv1alpha1.ReasonCredentialsError),
 		degraded(ecsv1alpha1.ReasonKeyPairNotFound),
 		degraded(ecsv1alpha1.ReasonRolloutHalted),
@@ -243,6 +265,10 @@ func TestGitOpsHealth(t *testing.T) {
 	for _, c := range gitOpsHealthCases() {
 		t.Run(c.name, func(t *testing.T) {
 			assertGitOpsHealth(NewWithT(t), c.obj, c.argo, c.kstatus)
+		})
+		// The same script and kstatus serve the attachment: it has the same conditions.
+		t.Run("KeyPairAttachment/"+c.name, func(t *testing.T) {
+			assertGitOpsHealth(NewWithT(t), asAttachment(c.obj), c.argo, c.kstatus)
 		})
 	}
 }

@@ -23,8 +23,9 @@ type kind struct {
 	// condition is the per-instance and object condition type of the change.
 	condition string
 	// Reasons of that condition: changed by this object, already as wanted (not changed by
-	// this object), the write-ahead marker, any other refusal, and the object's all-done.
-	done, already, changing, failed, allDone string
+	// this object), the write-ahead marker, any other refusal, the object's all-done, and
+	// what a plan (spec.mode Plan) says of an instance an Apply would change.
+	done, already, changing, failed, allDone, would string
 	// verb and past name the change in messages ("detach", "detached"); action is the verb
 	// as events' action.
 	verb, past, action string
@@ -96,7 +97,8 @@ var detachments = &kind{
 	condition: ecsv1alpha1.ConditionDetached,
 	done:      ecsv1alpha1.ReasonDetached, already: ecsv1alpha1.ReasonNotAttached,
 	changing: ecsv1alpha1.ReasonDetaching, failed: ecsv1alpha1.ReasonDetachFailed, allDone: ecsv1alpha1.ReasonAllDetached,
-	verb: "detach", past: "detached", action: "Detach", summaryLabel: "detached",
+	would: ecsv1alpha1.ReasonWouldDetach,
+	verb:  "detach", past: "detached", action: "Detach", summaryLabel: "detached",
 	allDoneNote: "Key pair %s is on none of the %d instances",
 	alreadyCode: codeKeyPairNotAttached,
 	wants: func(obj *subject, o *ecs.Instance, previous string) want {
@@ -141,7 +143,8 @@ var attachments = &kind{
 	condition: ecsv1alpha1.ConditionAttached,
 	done:      ecsv1alpha1.ReasonAttached, already: ecsv1alpha1.ReasonAlreadyAttached,
 	changing: ecsv1alpha1.ReasonAttaching, failed: ecsv1alpha1.ReasonAttachFailed, allDone: ecsv1alpha1.ReasonAllAttached,
-	verb: "attach", past: "attached", action: "Attach", summaryLabel: "attached",
+	would: ecsv1alpha1.ReasonWouldAttach,
+	verb:  "attach", past: "attached", action: "Attach", summaryLabel: "attached",
 	allDoneNote: "Key pair %s is on all of the %d instances",
 	wants: func(obj *subject, o *ecs.Instance, _ string) want {
 		switch {
@@ -183,6 +186,7 @@ func adaptAttachment(kpa *ecsv1alpha1.KeyPairAttachment, keep func(string) bool)
 	st := &ecsv1alpha1.KeyPairDetachmentStatus{
 		ObservedGeneration: kpa.Status.ObservedGeneration,
 		Conditions:         kpa.Status.Conditions,
+		Plan:               kpa.Status.Plan,
 		Summary: ecsv1alpha1.Summary{Total: kpa.Status.Summary.Total, Detached: kpa.Status.Summary.Attached,
 			Rebooted: kpa.Status.Summary.Rebooted, Failed: kpa.Status.Summary.Failed, Pending: kpa.Status.Summary.Pending},
 	}
@@ -198,6 +202,7 @@ func adaptAttachment(kpa *ecsv1alpha1.KeyPairAttachment, keep func(string) bool)
 			kpa.Status = ecsv1alpha1.KeyPairAttachmentStatus{
 				ObservedGeneration: st.ObservedGeneration,
 				Conditions:         slices.Clone(st.Conditions),
+				Plan:               st.Plan,
 				Summary: ecsv1alpha1.AttachmentSummary{Total: st.Summary.Total, Attached: st.Summary.Detached,
 					Rebooted: st.Summary.Rebooted, Failed: st.Summary.Failed, Pending: st.Summary.Pending},
 			}

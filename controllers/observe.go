@@ -34,7 +34,7 @@ func (run *run) observe(ctx context.Context, cloud ecs.Client, targets []*instan
 				run.obj.Spec.KeyPairName, run.obj.Spec.RegionID)}
 		return false, nil
 	}
-	err = run.describe(ctx, cloud, targets)
+	err = run.describe(ctx, cloud, run.recallPlanned(targets))
 	if run.observationLost(targets) {
 		return false, nil
 	}
@@ -92,7 +92,7 @@ func (run *run) observeRollout(ctx context.Context, cloud ecs.Client) error {
 	for _, i := range watch {
 		inWatch[i.id()] = true
 	}
-	if run.mayStartReboots() {
+	if run.mayStartRebootsNow() {
 		for _, i := range run.table.where(rebootDue) {
 			if !inWatch[i.id()] {
 				tracked = append(tracked, i.id())

@@ -30,10 +30,11 @@ func rebootInFlight(reason string) bool {
 	return reason == ecsv1alpha1.ReasonRebootRequested || reason == ecsv1alpha1.ReasonRebooting
 }
 
-// mayStartReboots: new reboots start only with reboot enabled and the object not being deleted;
-// reboots in flight are settled whatever the spec says.
+// mayStartReboots: new reboots start only with reboot enabled, in mode Apply and the object not
+// being deleted; reboots in flight are settled whatever the spec says. The window decides when
+// (reboot_window.go).
 func (run *run) mayStartReboots() bool {
-	return run.obj.Spec.Reboot.Enabled && run.obj.GetDeletionTimestamp() == nil
+	return run.obj.Spec.Reboot.Enabled && run.obj.GetDeletionTimestamp() == nil && !run.planning()
 }
 
 // decideDuties works out, for every instance not in flight and not settled, who reboots it
@@ -113,6 +114,10 @@ func (run *run) nextReboots() []*instance {
 		if i.reason(ecsv1alpha1.ConditionRebooted) != ecsv1alpha1.ReasonPending {
 			continue // Stopped: InstanceStopped
 		}
+		if !run.windowOpen() {
+			run.holdForWindow(i)
+			continue
+		}
 		if inFlight+len(start) < int(spec.MaxConcurrent) && len(start) < ecs.MaxRebootIDs &&
 			i.observed != nil && i.found && i.observed.Status == ecs.StatusRunning {
 			start = append(start, i)
@@ -158,7 +163,7 @@ func (run *run) name() string { return run.obj.name() }
 // instances as could start, so that a poll costs about ⌈maxConcurrent/100⌉ describes.
 func (run *run) rolloutWatchList() []*instance {
 	watch := run.table.where(func(i *instance) bool { return rebootInFlight(i.reason(ecsv1alpha1.ConditionRebooted)) })
-	if !run.mayStartReboots() {
+	if !run.mayStartRebootsNow() {
 		return watch
 	}
 	due := run.table.where(rebootDue)
@@ -176,7 +181,7 @@ func (run *run) rolloutActive() bool {
 		if rebootInFlight(reason) {
 			return true
 		}
-		if !run.mayStartReboots() || reason != ecsv1alpha1.ReasonPending {
+		if !run.mayStartRebootsNow() || reason != ecsv1alpha1.ReasonPending {
 			continue
 		}
 		if i.duty != nil && i.duty.kind != dutyNone {

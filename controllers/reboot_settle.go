@@ -75,6 +75,9 @@ func (run *run) rebooted(i *instance) {
 	countReboots(rebootDone, 1)
 	if i.status.Reboot != nil {
 		i.status.Reboot.StartTimeBefore = nil
+		if at := i.status.Reboot.RequestedAt; at != nil && i.status.Reboot.By == "" {
+			run.r.measureReboot(run.obj.Spec.RegionID, run.now.Sub(at.Time))
+		}
 	}
 	i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionTrue, ecsv1alpha1.ReasonRebooted, "")
 }

@@ -66,6 +66,12 @@ type Reconciler struct {
 	// shared is what the reconcilers of both kinds share in the process: the reboot and claim
 	// ledgers, the rate budgets in use, and how to wake an object of either kind.
 	*shared
+	// plans keeps each object's latest plan for the Apply that follows it (plan.go).
+	plans sync.Map // types.UID → *planMemory
+	// rebootDurations is the moving mean of reboot durations seen per region, for plans.
+	rebootDurations sync.Map // region → time.Duration
+	// ecsQPS is the client-side ECS budget (--ecs-qps), for plans' estimates; 0: unlimited.
+	ecsQPS float64
 	// retry bounds the in-pass retries of refused ECS calls.
 	retry retryPolicy
 	// backoff paces the passes of objects whose last pass ended on a cloud error.

@@ -14,6 +14,7 @@ import (
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
+	"github.com/keypairs-dev/ecs-keypair-operator/internal/window"
 )
 
 // run is one reconcile of one object: the object as read, its instances, and what this pass
@@ -45,6 +46,21 @@ type run struct {
 	backedOff bool
 	// wakeAfterWrite are objects of the other kind to wake once this pass's status is written.
 	wakeAfterWrite []holder
+
+	// window is spec.reboot.window (nil: always open); windowErr says it cannot be read.
+	window    *window.Window
+	windowErr error
+	// fromPlan is the plan this Apply proceeds from (plan.go); nil when it observes afresh.
+	fromPlan *planMemory
+	// preflightFound is this pass's pre-flight result; nil when it checked nothing.
+	preflightFound *preflightResult
+	// accessFound and dryRunPassed are the pre-flight's findings, for a plan to keep.
+	accessFound  accessCheck
+	dryRunPassed bool
+	// fullPassObserved: this pass observed every instance; carriersSeen counts those the
+	// change was due for then.
+	fullPassObserved bool
+	carriersSeen     int
 }
 
 // objectProblem is why an object cannot progress; Reason is a Ready=False reason.
@@ -58,6 +74,12 @@ func newRun(r *Reconciler, obj *subject) *run {
 		r: r, kind: obj.kind, obj: obj, table: newInstanceTable(obj), now: r.now(),
 		before: slices.Clone(obj.Status.Conditions), written: obj.Status.DeepCopy(),
 	}
+	if !run.planning() {
+		run.table.forgetPlanMarks()
+	}
+	// The API server validates the window as Parse reads it, but its zone data may know a zone
+	// this manager's does not: then no reboot starts (preflight.go says why).
+	run.window, run.windowErr = window.Parse(obj.Spec.Reboot.Window)
 	run.unsettledAtStart = len(run.table.where(unsettled))
 	return run
 }
@@ -117,6 +139,14 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	if err := run.releaseFinalizerWhenDone(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
+	if run.planning() {
+		run.writePlan()
+		if run.rolloutActive() {
+			return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil // reboots from before the plan settle
+		}
+		run.r.poller.leave(run.scope, run.key())
+		return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
+	}
 	if run.changeUnsettled() {
 		// Retryable per-instance answers: the object's capped backoff paces the retry.
 		ctrl.LoggerFrom(ctx).Info("Some changes got a retryable answer; retrying with backoff", "change", run.kind.verb)
@@ -126,7 +156,7 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 		return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil
 	}
 	run.r.poller.leave(run.scope, run.key())
-	return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
+	return ctrl.Result{RequeueAfter: run.idleRequeue()}, nil
 }
 
 // observeAndChange observes and makes the kind's change; stop says the pass ends here with result and err.
@@ -135,9 +165,19 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 // the next one goes on from there. A deleted object starts nothing new.
 func (run *run) observeAndChange(ctx context.Context, cloud ecs.Client) (stop bool, result ctrl.Result, err error) {
 	targets := run.table.ordered
-	if !run.r.beginFullPass(run.obj) {
+	switch {
+	case !run.r.beginFullPass(run.obj):
 		targets = run.table.where(unsettled)
-	} else {
+	case run.planning():
+		run.r.forgetPlan(run.obj.GetUID())
+		run.fullPassObserved = true
+		run.retainClaims()
+	default:
+		if run.fromPlan = run.r.adoptPlan(run.obj); run.fromPlan != nil {
+			targets = run.table.where(unsettled)
+		} else {
+			run.fullPassObserved = true
+		}
 		run.retainClaims()
 	}
 	if run.obj.GetDeletionTimestamp() != nil || len(targets) == 0 {
@@ -151,7 +191,28 @@ func (run *run) observeAndChange(ctx context.Context, cloud ecs.Client) (stop bo
 		}
 		return true, ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
 	}
-	// Instances observed before a failed page are changed all the same.
+	// The pre-flight covers the instances observed before a failed page too: they are
+	// changed all the same.
+	carriers := run.table.where(changeDue)
+	run.carriersSeen = len(carriers)
+	if perr := run.preflight(ctx, cloud, carriers); perr != nil {
+		result, err = run.cloudError(ctx, perr)
+		return true, result, err
+	}
+	if run.planning() {
+		run.markWouldChange(carriers)
+		if err == nil && run.fullPassObserved {
+			run.rememberPlan(carriers)
+		}
+		if err != nil {
+			result, err = run.cloudError(ctx, err)
+			return true, result, err
+		}
+		return false, ctrl.Result{}, nil
+	}
+	if run.problem != nil { // the pre-flight refused: nothing is changed, and it is asked again soon
+		return true, run.backOff(), nil
+	}
 	if derr := run.change(ctx, cloud); err == nil {
 		err = derr
 	}
@@ -215,10 +276,17 @@ func (run *run) credentialsSource() string {
 // progressRetry is the mean delay before retrying a pass that failed after making progress.
 const progressRetry = time.Second
 
+// changeDue reports whether this pass observed the instance as the kind's change wants it
+// (kinds.go) and would change it: Linux, unlocked, not held by an object of the other kind,
+// and not held back by the pre-flight.
+func changeDue(i *instance) bool {
+	return i.observed != nil && i.found && i.want == wantChange && i.changeReason() == ecsv1alpha1.ReasonPending
+}
+
 // unsettled reports whether an instance still waits for its change outcome.
 func unsettled(i *instance) bool {
 	r := i.changeReason()
-	return r == ecsv1alpha1.ReasonPending || r == i.kind.changing
+	return r == ecsv1alpha1.ReasonPending || r == i.kind.changing || r == i.kind.would
 }
 
 // changeUnsettled reports whether some instance still waits for its change outcome.

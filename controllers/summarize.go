@@ -93,6 +93,7 @@ func (run *run) summarize() {
 		meta.RemoveStatusCondition(&obj.Status.Conditions, ecsv1alpha1.ConditionRebooted)
 	}
 
+	run.setPreflightCondition(set)
 	ready, stalled := run.readiness(changeFailed, rebootFailed, halted, changePending+unsettledReboot)
 	set(ecsv1alpha1.ConditionReady, ready.Status, ready.Reason, ready.Message)
 	set(ecsv1alpha1.ConditionStalled, stalled.Status, stalled.Reason, stalled.Message)
@@ -137,12 +138,22 @@ func (run *run) readiness(changeFailed, rebootFailed, halted, unsettled int) (re
 		}
 		return ready, stalledBy(ready)
 	}
+	if run.planning() {
+		msg := "spec.mode is Plan: nothing is changed; set it to Apply to proceed"
+		if p := run.obj.Status.Plan; p != nil {
+			msg = "Plan: " + p.Summary + "; see status.plan and status.instances, then set spec.mode to Apply to proceed"
+		}
+		return notReady(ecsv1alpha1.ReasonPlanned, msg), notStalled
+	}
+	waiting := run.waitingForWindow()
 	switch {
 	case halted > 0:
 		ready = notReady(ecsv1alpha1.ReasonRolloutHalted, fmt.Sprintf(
 			"Rollout halted: %d reboots failed, more than spec.reboot.maxFailures (%d); %d reboots not started. "+
 				"Look at the failed instances, then raise maxFailures to resume", rebootFailed, run.obj.Spec.Reboot.MaxFailures, halted))
 		return ready, stalledBy(ready)
+	case waiting > 0 && waiting == unsettled:
+		return run.windowReadiness(waiting), notStalled
 	case unsettled > 0:
 		msg := fmt.Sprintf("%d instances still in progress", unsettled)
 		if changeFailed+rebootFailed > 0 {

@@ -97,6 +97,7 @@ kustomize)
   ns=ecs-keypair-operator-system
   has "$(doc "$default" Namespace $ns)" "Namespace $ns" "name: $ns"
   has "$(doc "$default" CustomResourceDefinition keypairdetachments.ecs.keypairs.dev)" CRD 'group: ecs.keypairs.dev'
+  has "$(doc "$default" CustomResourceDefinition keypairattachments.ecs.keypairs.dev)" "attachment CRD" 'kind: KeyPairAttachment'
   sa="$(doc "$default" ServiceAccount ecs-keypair-operator-controller-manager)"
   has "$sa" ServiceAccount "namespace: $ns"
   role="$(doc "$default" ClusterRole ecs-keypair-operator-manager-role)"
@@ -136,6 +137,7 @@ kustomize)
   has "$(doc "$samples" KeyPairDetachment retire-finance-key-reboot)" "reboot sample" 'enabled: true'
   has "$(doc "$samples" KeyPairDetachment retire-ops-key)" "credentials sample" 'name: ecs-credentials'
   has "$(doc "$samples" Secret ecs-credentials)" "sample Secret" 'accessKeySecret:'
+  has "$(doc "$samples" KeyPairAttachment rotate-finance-key)" "rotation sample" 'replaceKeyPairs:'
   echo "kustomize: config/default ($(grep -c '^kind:' "$default") objects) and config/samples ($(grep -c '^kind:' "$samples") objects) and config/prometheus are as expected"
   ;;
 helm)

@@ -13,6 +13,51 @@ const (
 	ConditionRebooted = "Rebooted"
 	// ConditionStalled is True when no progress is possible without a human.
 	ConditionStalled = "Stalled"
+	// ConditionPreflightPassed says whether the checks made before anything is changed passed:
+	// the reboot permission and state (RebootInstances DryRun) and a way in after the key is
+	// gone (Cloud Assistant).
+	ConditionPreflightPassed = "PreflightPassed"
+)
+
+// Per-instance reasons of spec.mode Plan, the pre-flight and the reboot window.
+const (
+	// ReasonWouldDetach (Detached=Unknown, Plan only): carries the key pair; an Apply detaches it.
+	ReasonWouldDetach = "WouldDetach"
+	// ReasonWouldReboot (Rebooted=Unknown, Plan only): an Apply reboots it.
+	ReasonWouldReboot = "WouldReboot"
+	// ReasonNoAlternateAccess (Detached=False): spec.requireAlternateAccess and no running Cloud
+	// Assistant agent: the key is left on.
+	ReasonNoAlternateAccess = "NoAlternateAccess"
+	// ReasonWaitingForWindow (Rebooted=Unknown, and Ready=False): the reboot is due but
+	// spec.reboot.window is closed; it starts at the next opening.
+	ReasonWaitingForWindow = "WaitingForWindow"
+)
+
+// Reasons of the object's PreflightPassed condition.
+const (
+	// ReasonPreflightOK (True): the reboot dry run passed and every instance to detach has a
+	// way in left (or none needs one).
+	ReasonPreflightOK = "Passed"
+	// ReasonNothingToCheck (True): no instance carries the key pair; nothing would be changed.
+	ReasonNothingToCheck = "NothingToCheck"
+	// ReasonRebootNotPermitted (False): the reboot dry run was refused for lack of permission;
+	// nothing is detached until it passes, since the detach would never take effect.
+	ReasonRebootNotPermitted = "RebootNotPermitted"
+	// ReasonRebootRefused (False): the reboot dry run was refused for another reason (an
+	// instance's state, the account's balance); the message carries the code.
+	ReasonRebootRefused = "RebootRefused"
+	// ReasonNoAlternateAccess (False) is shared with the per-instance reason: instances to
+	// detach without a running Cloud Assistant agent.
+)
+
+// Ready=False reasons of spec.mode Plan, the pre-flight and the reboot window.
+const (
+	// ReasonPlanned (Ready=False, not Stalled): spec.mode is Plan; status.plan says what an
+	// Apply would do.
+	ReasonPlanned = "Planned"
+	// ReasonPreflightFailed (Ready=False, Stalled): the pre-flight refuses the change (see the
+	// PreflightPassed condition); nothing was changed.
+	ReasonPreflightFailed = "PreflightFailed"
 )
 
 // Reasons of the per-instance Detached condition.
@@ -55,6 +100,8 @@ const (
 	ReasonAttaching = "Attaching"
 	// ReasonAttachFailed (False): any other per-instance failure; the message carries the code.
 	ReasonAttachFailed = "AttachFailed"
+	// ReasonWouldAttach (Attached=Unknown, Plan only): an Apply attaches the key pair.
+	ReasonWouldAttach = "WouldAttach"
 )
 
 // Reasons of the per-instance Rebooted condition (ReasonPending is shared).

@@ -46,7 +46,8 @@ type KeyPairAttachmentStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready, Attached, Rebooted (only with reboot enabled) and Stalled.
+	// Conditions: Ready, Attached, Rebooted (only with reboot enabled), PreflightPassed and
+	// Stalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -62,6 +63,10 @@ type KeyPairAttachmentStatus struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=1000
 	Instances []AttachmentInstanceStatus `json:"instances,omitempty"`
+
+	// Plan is the latest plan made in spec.mode Plan; its detach counts are the attaches.
+	// +optional
+	Plan *Plan `json:"plan,omitempty"`
 }
 
 // AttachmentSummary counts instances: attached = Attached=True (AlreadyAttached included).
@@ -117,6 +122,7 @@ type AttachmentInstanceStatus struct {
 // +kubebuilder:printcolumn:name="Rebooted",type=integer,JSONPath=`.status.summary.rebooted`
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.summary.failed`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Plan",type=string,JSONPath=`.status.plan.summary`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // KeyPairAttachment declares that a set of ECS instances must carry a key pair.

@@ -42,6 +42,18 @@ type KeyPairDetachmentSpec struct {
 	// +kubebuilder:default={}
 	Reboot RebootSpec `json:"reboot,omitempty"`
 
+	// Mode is Apply (default: change the instances) or Plan (observe, run the pre-flight
+	// checks and write status.plan; change nothing).
+	// +optional
+	// +kubebuilder:default=Apply
+	Mode Mode `json:"mode,omitempty"`
+
+	// RequireAlternateAccess keeps the key on every instance without a running Cloud
+	// Assistant agent: with no key, no password and no agent, nobody could log in after the
+	// reboot. Those instances report Detached=False/NoAlternateAccess.
+	// +optional
+	RequireAlternateAccess bool `json:"requireAlternateAccess,omitempty"`
+
 	// Suspend stops every cloud call for this object until it is unset.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
@@ -94,6 +106,11 @@ type RebootSpec struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]{1,6}(\.[0-9]{1,9})?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="timeout must be between 1m and 24h, in Go duration syntax such as 90s, 15m or 1h30m"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// Window limits when new reboots start: only inside one of its openings. Reboots already
+	// started run to their end, and detaches happen whenever. Absent: reboots start at any time.
+	// +optional
+	Window *RebootWindow `json:"window,omitempty"`
 }
 
 // KeyPairDetachmentStatus is the observed state, one entry per spec instance.
@@ -102,7 +119,8 @@ type KeyPairDetachmentStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready, Detached, Rebooted (only with reboot enabled) and Stalled.
+	// Conditions: Ready, Detached, Rebooted (only with reboot enabled), PreflightPassed and
+	// Stalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -111,6 +129,10 @@ type KeyPairDetachmentStatus struct {
 	// Summary counts the instances by outcome.
 	// +optional
 	Summary Summary `json:"summary,omitempty"`
+
+	// Plan is the latest plan made in spec.mode Plan.
+	// +optional
+	Plan *Plan `json:"plan,omitempty"`
 
 	// Instances holds the outcome per instance, sorted by instanceId.
 	// Atomic: only the operator writes it, always whole. As a map list the API server would
@@ -177,6 +199,7 @@ type InstanceStatus struct {
 // +kubebuilder:printcolumn:name="Rebooted",type=integer,JSONPath=`.status.summary.rebooted`
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.summary.failed`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Plan",type=string,JSONPath=`.status.plan.summary`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // KeyPairDetachment declares that a set of ECS instances must not carry a key pair.

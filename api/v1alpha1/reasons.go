@@ -37,26 +37,32 @@ var InstanceReasons = map[string]map[string]ReasonInfo{
 	ConditionDetached: {
 		ReasonDetached:         {metav1.ConditionTrue, OutcomeDone, "the operator took the key off"},
 		ReasonNotAttached:      {metav1.ConditionTrue, OutcomeDone, "the key was not on them (or someone else took it off)"},
-		ReasonPending:          {metav1.ConditionUnknown, OutcomeWaiting, "not tried yet, or tried again after a refusal"},
+		ReasonPending:          pendingChange,
 		ReasonDetaching:        {metav1.ConditionUnknown, OutcomeWaiting, "detach sent; waiting for its outcome"},
-		ReasonWindowsInstance:  {metav1.ConditionFalse, OutcomeFailed, "Windows: key pairs are Linux-only; remove from spec"},
+		ReasonWindowsInstance:  windowsInstance,
 		ReasonKeyPairMismatch:  {metav1.ConditionFalse, OutcomeFailed, "another key pair on them, left alone; remove from spec"},
-		ReasonInstanceNotFound: {metav1.ConditionFalse, OutcomeFailed, "not in the region (released? typo?); remove from spec"},
-		ReasonInstanceLocked:   {metav1.ConditionFalse, OutcomeFailed, "ECS holds an operation lock on them; retried at the next resync"},
+		ReasonInstanceNotFound: instanceNotFound,
+		ReasonInstanceLocked:   instanceLocked,
 		ReasonDetachFailed:     {metav1.ConditionFalse, OutcomeFailed, "ECS refused the detach; the message carries the code"},
-		ReasonClaimedByOther:   claimedByOther,
+		ReasonWouldDetach:      {metav1.ConditionUnknown, OutcomeWaiting, "plan: carries the key; an Apply detaches it"},
+		ReasonNoAlternateAccess: {metav1.ConditionFalse, OutcomeFailed,
+			"no running Cloud Assistant and spec.requireAlternateAccess: key left on"},
+		ReasonClaimedByOther: claimedByOther,
 	},
 	ConditionAttached: {
 		ReasonAttached:         {metav1.ConditionTrue, OutcomeDone, "the operator put the key on (replacing one it may replace)"},
 		ReasonAlreadyAttached:  {metav1.ConditionTrue, OutcomeDone, "the key was already on them; no reboot needed"},
-		ReasonPending:          {metav1.ConditionUnknown, OutcomeWaiting, "not tried yet, or tried again after a refusal"},
+		ReasonPending:          pendingChange,
 		ReasonAttaching:        {metav1.ConditionUnknown, OutcomeWaiting, "attach sent; waiting for its outcome"},
-		ReasonWindowsInstance:  {metav1.ConditionFalse, OutcomeFailed, "Windows: key pairs are Linux-only; remove from spec"},
+		ReasonWindowsInstance:  windowsInstance,
 		ReasonKeyPairMismatch:  {metav1.ConditionFalse, OutcomeFailed, "a key pair spec.replaceKeyPairs does not list, left alone"},
-		ReasonInstanceNotFound: {metav1.ConditionFalse, OutcomeFailed, "not in the region (released? typo?); remove from spec"},
-		ReasonInstanceLocked:   {metav1.ConditionFalse, OutcomeFailed, "ECS holds an operation lock on them; retried at the next resync"},
+		ReasonInstanceNotFound: instanceNotFound,
+		ReasonInstanceLocked:   instanceLocked,
 		ReasonAttachFailed:     {metav1.ConditionFalse, OutcomeFailed, "ECS refused the attach; the message carries the code"},
-		ReasonClaimedByOther:   claimedByOther,
+		ReasonWouldAttach:      {metav1.ConditionUnknown, OutcomeWaiting, "plan: an Apply attaches the key (replacing one it may replace)"},
+		ReasonNoAlternateAccess: {metav1.ConditionFalse, OutcomeFailed,
+			"no running Cloud Assistant and spec.requireAlternateAccess: left as they are"},
+		ReasonClaimedByOther: claimedByOther,
 	},
 	ConditionRebooted: {
 		ReasonRebooted:          {metav1.ConditionTrue, OutcomeDone, "rebooted, Running again: the change is in effect"},
@@ -69,12 +75,21 @@ var InstanceReasons = map[string]map[string]ReasonInfo{
 		ReasonRebootFailed:      {metav1.ConditionFalse, OutcomeFailed, "reboot failed or exceeded spec.reboot.timeout"},
 		ReasonRebootUnconfirmed: {metav1.ConditionFalse, OutcomeFailed, "answer lost, no sign of a reboot: check them; never asked twice"},
 		ReasonRolloutHalted:     {metav1.ConditionFalse, OutcomeHeld, "held back: more than spec.reboot.maxFailures failed"},
+		ReasonWouldReboot:       {metav1.ConditionUnknown, OutcomeWaiting, "plan: an Apply reboots them"},
+		ReasonWaitingForWindow:  {metav1.ConditionUnknown, OutcomeWaiting, "due, waiting for spec.reboot.window to open"},
 	},
 }
 
-// claimedByOther is the same conflict seen from either kind.
-var claimedByOther = ReasonInfo{metav1.ConditionFalse, OutcomeFailed,
-	"an object of the other kind claimed them first and wants the opposite; remove from one spec"}
+// The reasons Detached and Attached share.
+var (
+	pendingChange    = ReasonInfo{metav1.ConditionUnknown, OutcomeWaiting, "not tried yet, or tried again after a refusal"}
+	windowsInstance  = ReasonInfo{metav1.ConditionFalse, OutcomeFailed, "Windows: key pairs are Linux-only; remove from spec"}
+	instanceNotFound = ReasonInfo{metav1.ConditionFalse, OutcomeFailed, "not in the region (released? typo?); remove from spec"}
+	instanceLocked   = ReasonInfo{metav1.ConditionFalse, OutcomeFailed, "ECS holds an operation lock on them; retried at the next resync"}
+	// claimedByOther is the same conflict seen from either kind.
+	claimedByOther = ReasonInfo{metav1.ConditionFalse, OutcomeFailed,
+		"an object of the other kind claimed them first and wants the opposite; remove from one spec"}
+)
 
 // InstanceReasonInfo looks a reason up; an unknown one (written by a newer version) is
 // treated as work left, which never claims more than is known.

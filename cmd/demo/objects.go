@@ -48,10 +48,14 @@ func applyDemoObjects(ctx context.Context, c client.Client, account ecsemu.Accou
 	}
 	var manifests bytes.Buffer
 	for _, obj := range objs {
+		// The manifest is the end state the demo leads to: applied again, it must not turn the
+		// objects back into plans.
+		spec := obj.Spec
+		spec.Mode = ecsv1alpha1.ModeApply
 		data, err := yaml.Marshal(map[string]any{
 			"apiVersion": obj.APIVersion, "kind": obj.Kind,
 			"metadata": map[string]string{"name": obj.Name, "namespace": obj.Namespace},
-			"spec":     obj.Spec,
+			"spec":     spec,
 		})
 		if err != nil {
 			return fmt.Errorf("render %s: %w", obj.Name, err)

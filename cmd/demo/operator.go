@@ -76,6 +76,7 @@ func startOperator(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 		MaxConcurrentReconciles: 4,
 		// The demo's objects act with the emulator account it gives the manager.
 		ManagerIdentityNamespaces: []string{demoNamespace},
+		ECSQPS:                    o.qps,
 	})
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up the reconcilers: %w", err)

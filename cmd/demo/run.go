@@ -158,19 +158,20 @@ func (d *demo) apply(ctx context.Context) error {
 	objs := make([]*ecsv1alpha1.KeyPairDetachment, len(demoPlans))
 	for i, p := range demoPlans {
 		objs[i] = detachmentFor(p, d.before)
+		objs[i].Spec.Mode = ecsv1alpha1.ModePlan
 		d.names = append(d.names, p.name)
 	}
 	d.manifest = filepath.Join(d.outDir, "keypairdetachments.yaml")
 	if err := applyDemoObjects(ctx, d.c, d.account, objs, d.manifest); err != nil {
 		return err
 	}
-	d.say("Applied Secret %s/%s and two KeyPairDetachments of key %s, reboot enabled (%s):",
+	d.say("Applied Secret %s/%s and two KeyPairDetachments of key %s, reboot enabled, spec.mode Plan (%s):",
 		demoNamespace, demoSecret, demoKeyPair, d.manifest)
 	for _, p := range demoPlans {
 		printf(d.o.out, "      %-24s %s; maxConcurrent %d\n", p.name, p.story, p.maxConcurrent)
 	}
 	printf(d.o.out, "\n")
-	return nil
+	return d.showPlans(ctx)
 }
 
 // watch shows the table until the end state. It returns nil objects when ctx ended first.

@@ -1,11 +1,15 @@
--- Argo CD health check for ecs.keypairs.dev/KeyPairDetachment.
--- Install it in argocd-cm as resource.customizations.health.ecs.keypairs.dev_KeyPairDetachment
--- (see README.md beside this file). Tested by controllers/gitops_health_test.go.
+-- Argo CD health check for ecs.keypairs.dev/KeyPairDetachment and KeyPairAttachment (both kinds
+-- report the same Ready and Stalled conditions). Install it in argocd-cm as
+-- resource.customizations.health.ecs.keypairs.dev_KeyPairDetachment and, the same script, as
+-- resource.customizations.health.ecs.keypairs.dev_KeyPairAttachment (see README.md beside this
+-- file). Tested by controllers/gitops_health_test.go.
 --
 --   status missing, or observedGeneration < generation  -> Progressing (the spec is not seen yet)
 --   Ready=True                                          -> Healthy
 --   Stalled=True                                        -> Degraded (Ready's message says why)
 --   Ready=False, reason Suspended                       -> Suspended (spec.suspend)
+--   Ready=False, reason Planned                         -> Suspended (spec.mode: Plan waits for a human)
+--   Ready=False, reason WaitingForWindow                -> Suspended (reboots wait for spec.reboot.window)
 --   anything else                                       -> Progressing
 local hs = {status = "Progressing", message = "Waiting for the operator to report a status"}
 
@@ -72,7 +76,8 @@ if stalled ~= nil and stalled.status == "True" then
   return hs
 end
 
-if ready ~= nil and ready.status == "False" and ready.reason == "Suspended" then
+local waiting = {Suspended = true, Planned = true, WaitingForWindow = true}
+if ready ~= nil and ready.status == "False" and waiting[ready.reason] then
   hs.status = "Suspended"
   hs.message = describe(ready, "Suspended")
   return hs

@@ -12,9 +12,10 @@ import (
 // Batch limits imposed by ECS; batching is the caller's job, the client rejects larger batches
 // before they reach the cloud because ECS would refuse the whole call.
 const (
-	MaxDescribeIDs = 100
-	MaxDetachIDs   = 50
-	MaxRebootIDs   = 100
+	MaxDescribeIDs       = 100
+	MaxDetachIDs         = 50
+	MaxRebootIDs         = 100
+	MaxCloudAssistantIDs = 100
 )
 
 // ECS instance statuses, spelled as ECS spells them.
@@ -76,12 +77,20 @@ type Client interface {
 	KeyPairExists(ctx context.Context, keyPairName string) (bool, error)
 	// DetachKeyPair detaches keyPairName from ids (at most MaxDetachIDs) and reports per instance.
 	DetachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error)
-	// AttachKeyPair binds keyPairName to ids (at most MaxDetachIDs), replacing a key pair
-	// already bound, and reports per instance. Windows instances refuse it.
-	AttachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error)
 	// RebootInstances reboots ids (at most MaxRebootIDs) with per-instance results
 	// (BatchOptimization=SuccessFirst); forceStop maps to ForceReboot.
 	RebootInstances(ctx context.Context, ids []string, forceStop bool) (BatchResult, error)
+	// CloudAssistantStatus reports, for the instances among ids (at most MaxCloudAssistantIDs)
+	// that ECS answers for, whether their Cloud Assistant agent is running (a heartbeat in the
+	// last two minutes); instances absent from the answer are absent from the map.
+	CloudAssistantStatus(ctx context.Context, ids []string) (map[string]bool, error)
+	// RebootDryRun asks ECS whether rebooting ids (at most MaxRebootIDs) all together would be
+	// accepted now: permission, existence, status and locks. nil means it would; otherwise the
+	// error is the one the real call would get (Classify, ErrorCode). It never reboots.
+	RebootDryRun(ctx context.Context, ids []string, forceStop bool) error
+	// AttachKeyPair binds keyPairName to ids (at most MaxDetachIDs), replacing any key they
+	// carry, and reports per instance; the change takes effect at the next start.
+	AttachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error)
 	// AwaitBudget waits for the shared client-side budget and keeps the permit for this
 	// client's next call, which then leaves at once. A caller that must record an intent just
 	// before a call (a reboot marker) waits here first, so that a crash cannot fall between

@@ -107,22 +107,37 @@ var codeClasses = map[string]Class{
 	CodeNoIdentity:                ClassCredentials,
 	CodeCredentialsUnavailable:    ClassCredentials,
 
+	// Not in the table: an account that cannot pay refuses every change until someone pays;
+	// like a permission, only the environment can fix it.
+	"InsufficientBalance": ClassCredentials,
+
 	"InvalidKeyPairName.NotFound": ClassObjectTerminal,
 	"InvalidRegionId.NotFound":    ClassObjectTerminal,
+	// DescribeCloudAssistantStatus is not offered in the spec's region.
+	"RegionId.ApiNotSupported": ClassObjectTerminal,
 
 	"DependencyViolation.WindowsInstance": ClassInstanceTerminal,
 	"InvalidInstanceId.NotFound":          ClassInstanceTerminal,
 	"InvalidInstanceIds.NotFound":         ClassInstanceTerminal,
 	"InstanceLockedForSecurity":           ClassInstanceTerminal,
 	"InstanceExpiredOrInArrears":          ClassInstanceTerminal,
+	// Key pairs need an I/O optimized instance (AttachKeyPair, DetachKeyPair).
+	"DependencyViolation.IoOptimize": ClassInstanceTerminal,
+	// DescribeCloudAssistantStatus's answer when it finds none of the instances named.
+	"InvalidInstance.NotFound":           ClassInstanceTerminal,
+	"InvalidInstance.NotFoundSystemDisk": ClassInstanceTerminal,
 
 	"IncorrectInstanceStatus": ClassInstanceState,
+	// Still being created or changed; a later pass finds it ready.
+	"InstanceNotReady": ClassInstanceState,
 
 	"InvalidInstanceIds.ValueNotSupported": ClassRequestBug,
 	"InstanceKeyPairLimitExceeded":         ClassRequestBug,
 	"InvalidParameter.TooManyInstanceIds":  ClassRequestBug,
 	"MissingParameter":                     ClassRequestBug,
 	"InvalidParameter":                     ClassRequestBug,
+	"InstanceIds.ExceedLimit":              ClassRequestBug, // > 100 IDs to DescribeCloudAssistantStatus
+	"Abs.InvalidInstanceIds.MalFormed":     ClassRequestBug,
 	CodeBatchTooLarge:                      ClassRequestBug,
 
 	"DryRunOperation": ClassDryRunOK,

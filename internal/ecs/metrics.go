@@ -20,7 +20,8 @@ var (
 	callsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ecs_keypair_operator_ecs_calls_total",
 		Help: "ECS API calls by action and result: OK, the ECS error code, or NetworkError when ECS gave no answer. " +
-			"Per-instance failures inside a successful batch call count as OK.",
+			"Per-instance failures inside a successful batch call count as OK; a dry run that passed counts under " +
+			"its ECS code (DRYRUN.SUCCESS), so that it is never mistaken for the real call.",
 	}, []string{"action", "code"})
 	callDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "ecs_keypair_operator_ecs_call_duration_seconds",
@@ -87,21 +88,12 @@ func (m meteredClient) KeyPairExists(ctx context.Context, keyPairName string) (b
 }
 
 func (m meteredClient) DetachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
-	return m.batch(actionDetachKeyPair, ids, func() (BatchResult, error) { return m.next.DetachKeyPair(ctx, keyPairName, ids) })
-}
-
-func (m meteredClient) AttachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
-	return m.batch(actionAttachKeyPair, ids, func() (BatchResult, error) { return m.next.AttachKeyPair(ctx, keyPairName, ids) })
-}
-
-// batch times a batch call; an empty batch makes no call and is not counted.
-func (m meteredClient) batch(action string, ids []string, call func() (BatchResult, error)) (BatchResult, error) {
 	if len(ids) == 0 {
-		return call()
+		return m.next.DetachKeyPair(ctx, keyPairName, ids)
 	}
 	start := time.Now()
-	res, err := call()
-	observe(action, start, err)
+	res, err := m.next.DetachKeyPair(ctx, keyPairName, ids)
+	observe(actionDetachKeyPair, start, err)
 	return res, err
 }
 
@@ -109,5 +101,49 @@ func (m meteredClient) batch(action string, ids []string, call func() (BatchResu
 func (m meteredClient) AwaitBudget(ctx context.Context) error { return m.next.AwaitBudget(ctx) }
 
 func (m meteredClient) RebootInstances(ctx context.Context, ids []string, forceStop bool) (BatchResult, error) {
-	return m.batch(actionRebootInstances, ids, func() (BatchResult, error) { return m.next.RebootInstances(ctx, ids, forceStop) })
+	if len(ids) == 0 {
+		return m.next.RebootInstances(ctx, ids, forceStop)
+	}
+	start := time.Now()
+	res, err := m.next.RebootInstances(ctx, ids, forceStop)
+	observe(actionRebootInstances, start, err)
+	return res, err
+}
+
+func (m meteredClient) CloudAssistantStatus(ctx context.Context, ids []string) (map[string]bool, error) {
+	if len(ids) == 0 {
+		return m.next.CloudAssistantStatus(ctx, ids)
+	}
+	start := time.Now()
+	out, err := m.next.CloudAssistantStatus(ctx, ids)
+	observe(actionCloudAssistant, start, err)
+	return out, err
+}
+
+// dryRunPassedCode labels a RebootDryRun that passed, apart from real reboots that answered OK.
+const dryRunPassedCode = "DRYRUN.SUCCESS"
+
+func (m meteredClient) RebootDryRun(ctx context.Context, ids []string, forceStop bool) error {
+	if len(ids) == 0 {
+		return m.next.RebootDryRun(ctx, ids, forceStop)
+	}
+	start := time.Now()
+	err := m.next.RebootDryRun(ctx, ids, forceStop)
+	if err == nil {
+		callsTotal.WithLabelValues(actionRebootInstances, dryRunPassedCode).Inc()
+		callDuration.WithLabelValues(actionRebootInstances).Observe(time.Since(start).Seconds())
+	} else {
+		observe(actionRebootInstances, start, err)
+	}
+	return err
+}
+
+func (m meteredClient) AttachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
+	if len(ids) == 0 {
+		return m.next.AttachKeyPair(ctx, keyPairName, ids)
+	}
+	start := time.Now()
+	res, err := m.next.AttachKeyPair(ctx, keyPairName, ids)
+	observe(actionAttachKeyPair, start, err)
+	return res, err
 }

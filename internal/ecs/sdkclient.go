@@ -17,8 +17,9 @@ const (
 	actionDescribeInstances = "DescribeInstances"
 	actionDescribeKeyPairs  = "DescribeKeyPairs"
 	actionDetachKeyPair     = "DetachKeyPair"
-	actionAttachKeyPair     = "AttachKeyPair"
 	actionRebootInstances   = "RebootInstances"
+	actionAttachKeyPair     = "AttachKeyPair"
+	actionCloudAssistant    = "DescribeCloudAssistantStatus"
 )
 
 const (
@@ -64,7 +65,8 @@ func (c *sdkClient) call(ctx context.Context, action string, do func(context.Con
 	switch {
 	case IsThrottling(err):
 		c.limiter.throttled()
-	case err == nil:
+	case err == nil, Classify(err) == ClassDryRunOK:
+		// A dry run that passed is ECS answering in full: the budget held.
 		c.limiter.succeeded()
 	}
 	return err
@@ -232,44 +234,35 @@ func (c *sdkClient) KeyPairExists(ctx context.Context, keyPairName string) (bool
 }
 
 func (c *sdkClient) DetachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
-	return c.changeKeyPair(ctx, actionDetachKeyPair, ids, func(ctx context.Context, rt *dara.RuntimeOptions, idsJSON string) (
-		BatchResult, error) {
-		resp, err := c.api.DetachKeyPairWithContext(ctx, &ecsapi.DetachKeyPairRequest{
-			RegionId: dara.String(c.region), KeyPairName: dara.String(keyPairName), InstanceIds: dara.String(idsJSON),
-		}, rt)
-		if err != nil || resp.Body == nil {
-			return BatchResult{}, err
+	return c.changeKeyPair(ctx, actionDetachKeyPair, ids, func(ctx context.Context, rt *dara.RuntimeOptions, idsJSON *string) (any, error) {
+		req := &ecsapi.DetachKeyPairRequest{RegionId: dara.String(c.region), KeyPairName: dara.String(keyPairName), InstanceIds: idsJSON}
+		resp, err := c.api.DetachKeyPairWithContext(ctx, req, rt)
+		if err != nil {
+			return nil, err
 		}
-		var results []*ecsapi.DetachKeyPairResponseBodyResultsResult
-		if resp.Body.Results != nil {
-			results = resp.Body.Results.Result
-		}
-		return keyPairBatch(resp.Body.RequestId, results), nil
+		return resp.Body, nil
 	})
 }
 
-// AttachKeyPair binds keyPairName to ids; ECS replaces a key pair already bound.
-func (c *sdkClient) AttachKeyPair(ctx context.Context, keyPairName string, ids []string) (BatchResult, error) {
-	return c.changeKeyPair(ctx, actionAttachKeyPair, ids, func(ctx context.Context, rt *dara.RuntimeOptions, idsJSON string) (
-		BatchResult, error) {
-		resp, err := c.api.AttachKeyPairWithContext(ctx, &ecsapi.AttachKeyPairRequest{
-			RegionId: dara.String(c.region), KeyPairName: dara.String(keyPairName), InstanceIds: dara.String(idsJSON),
-		}, rt)
-		if err != nil || resp.Body == nil {
-			return BatchResult{}, err
-		}
-		var results []*ecsapi.AttachKeyPairResponseBodyResultsResult
-		if resp.Body.Results != nil {
-			results = resp.Body.Results.Result
-		}
-		return keyPairBatch(resp.Body.RequestId, results), nil
-	})
+// keyPairAnswer is the answer of DetachKeyPair and AttachKeyPair, which share one shape in
+// distinct SDK types.
+type keyPairAnswer struct {
+	RequestID *string `json:"RequestId"`
+	Results   *struct {
+		Result []*struct {
+			InstanceID *string `json:"InstanceId"`
+			Success    *string `json:"Success"`
+			Code       *string `json:"Code"`
+			Message    *string `json:"Message"`
+		} `json:"Result"`
+	} `json:"Results"`
 }
 
-// changeKeyPair is what AttachKeyPair and DetachKeyPair share: the batch limit, the ID list as
-// the JSON array ECS wants, and answers for exactly the requested instances.
+// changeKeyPair makes a DetachKeyPair or AttachKeyPair call: send builds and sends the request
+// with the IDs as ECS wants them (a JSON array) and returns the SDK's response body, which is
+// read through its own JSON names into keyPairAnswer.
 func (c *sdkClient) changeKeyPair(ctx context.Context, action string, ids []string,
-	send func(context.Context, *dara.RuntimeOptions, string) (BatchResult, error)) (BatchResult, error) {
+	send func(context.Context, *dara.RuntimeOptions, *string) (any, error)) (BatchResult, error) {
 	if len(ids) == 0 {
 		return BatchResult{}, nil
 	}
@@ -280,51 +273,33 @@ func (c *sdkClient) changeKeyPair(ctx context.Context, action string, ids []stri
 	if err != nil {
 		return BatchResult{}, err
 	}
-	var res BatchResult
+	var body any
 	err = c.call(ctx, action, func(ctx context.Context, rt *dara.RuntimeOptions) (err error) {
-		res, err = send(ctx, rt, string(idsJSON))
+		body, err = send(ctx, rt, dara.String(string(idsJSON)))
 		return err
 	})
 	if err != nil {
 		return BatchResult{}, err
 	}
-	res.Results = inRequestOrder(ids, resultsByID(res.Results))
-	return res, nil
-}
-
-// keyPairResult is a per-instance entry of an AttachKeyPair or DetachKeyPair answer.
-type keyPairResult interface {
-	comparable
-	GetInstanceId() *string
-	GetSuccess() *string
-	GetCode() *string
-	GetMessage() *string
-}
-
-// keyPairBatch reads a key-pair call's per-instance results; Success is the only verdict
-// (never the message, which differs between calls).
-func keyPairBatch[R keyPairResult](requestID *string, results []R) BatchResult {
-	var zero R
-	out := BatchResult{RequestID: dara.StringValue(requestID)}
-	for _, r := range results {
-		if r == zero {
-			continue
-		}
-		res := InstanceResult{InstanceID: dara.StringValue(r.GetInstanceId())}
-		if !strings.EqualFold(dara.StringValue(r.GetSuccess()), "true") {
-			res.Code, res.Message = failureCode(dara.StringValue(r.GetCode())), dara.StringValue(r.GetMessage())
-		}
-		out.Results = append(out.Results, res)
+	var answer keyPairAnswer
+	if raw, err := json.Marshal(body); err != nil || json.Unmarshal(raw, &answer) != nil {
+		return BatchResult{}, fmt.Errorf("ecs %s: unreadable answer", action)
 	}
-	return out
-}
-
-func resultsByID(results []InstanceResult) map[string]InstanceResult {
-	got := make(map[string]InstanceResult, len(results))
-	for _, r := range results {
-		got[r.InstanceID] = r
+	got := map[string]InstanceResult{}
+	if answer.Results != nil {
+		for _, r := range answer.Results.Result {
+			if r == nil {
+				continue
+			}
+			id := dara.StringValue(r.InstanceID)
+			res := InstanceResult{InstanceID: id}
+			if !strings.EqualFold(dara.StringValue(r.Success), "true") {
+				res.Code, res.Message = failureCode(dara.StringValue(r.Code)), dara.StringValue(r.Message)
+			}
+			got[id] = res
+		}
 	}
-	return got
+	return BatchResult{RequestID: dara.StringValue(answer.RequestID), Results: inRequestOrder(ids, got)}, nil
 }
 
 func (c *sdkClient) RebootInstances(ctx context.Context, ids []string, forceStop bool) (BatchResult, error) {

@@ -61,9 +61,9 @@ func (e *Emulator) changeKeyPair(c *call, attach bool) (any, *apiError) {
 	resp := &keyPairResultsResponse{KeyPairName: key}
 	fails := 0
 	for _, id := range ids {
-		res := keyPairResult{InstanceID: id, Success: "true", Code: "200", Message: "successful"}
+		res := keyPairResult{InstanceID: id, Success: wireTrue, Code: "200", Message: "successful"}
 		if ferr := e.changeOne(id, region, key, attach, c); ferr != nil {
-			res.Success, res.Code, res.Message = "false", ferr.code, ferr.message
+			res.Success, res.Code, res.Message = wireFalse, ferr.code, ferr.message
 			c.failures = append(c.failures, ferr.code)
 			fails++
 		}

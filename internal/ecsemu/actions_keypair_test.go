@@ -150,3 +150,43 @@ func TestDetachDuringRebootIsIncorrectStatus(t *testing.T) {
 		t.Errorf("key changed during reboot: %+v", in)
 	}
 }
+
+// AttachKeyPair replaces a bound key on Running and Stopped instances alike (the change waits
+// for the next start) and refuses Windows per instance.
+func TestAttachKeyPairReplacesBoundKey(t *testing.T) {
+	e, ep := startEmulator(t, testFleet())
+	c := newClient(t, ep, defaultClient())
+	resp, err := c.AttachKeyPairWithContext(ctx(t), &ecs.AttachKeyPairRequest{
+		RegionId: dara.String(testRegion), KeyPairName: dara.String("FinanceOther"),
+		InstanceIds: jsonIDs("i-lin2", "i-stop", "i-win", "i-missing"),
+	}, rt())
+	mustNoErr(t, err, "AttachKeyPair")
+	got := map[string]instanceResult{}
+	for _, r := range resp.Body.Results.Result {
+		got[tea.StringValue(r.InstanceId)] = instanceResult{tea.StringValue(r.Success), tea.StringValue(r.Code)}
+	}
+	want := map[string]instanceResult{
+		"i-lin2":    {"true", "200"},
+		"i-stop":    {"true", "200"},
+		"i-win":     {"false", "DependencyViolation.WindowsInstance"},
+		"i-missing": {"false", "InvalidInstanceId.NotFound"},
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: got %+v, want %+v", id, got[id], w)
+		}
+	}
+	for id, key := range map[string]string{"i-lin2": "FinanceOther", "i-stop": "FinanceOther", "i-win": testKey} {
+		in, _ := e.Instance(id)
+		if in.KeyPairName != key || in.PendingKeyChange != (key == "FinanceOther") {
+			t.Errorf("%s = %+v, want key %s", id, in, key)
+		}
+	}
+	if in, _ := e.Instance("i-stop"); in.Status != StatusStopped {
+		t.Errorf("attach started i-stop: %+v", in)
+	}
+	s := e.Stats()
+	if s.Calls["AttachKeyPair"] != 1 || s.InstanceFailures["DependencyViolation.WindowsInstance"] != 1 || len(s.Reboots) != 0 {
+		t.Errorf("stats = calls %v, failures %v, reboots %v", s.Calls, s.InstanceFailures, s.Reboots)
+	}
+}

@@ -3,6 +3,12 @@ package ecsemu
 // maxRebootInstances is ECS's limit of instances per RebootInstances call.
 const maxRebootInstances = 100
 
+// RebootInstances' BatchOptimization modes; AllTogether is the default.
+const (
+	allTogether  = "AllTogether"
+	successFirst = "SuccessFirst"
+)
+
 type rebootInstanceResponse struct {
 	responseMeta
 }
@@ -58,7 +64,7 @@ func (e *Emulator) rebootInstances(c *call) (any, *apiError) {
 		return nil, errTooManyInstanceIDs()
 	}
 	mode := c.params["BatchOptimization"]
-	if mode != "" && mode != "AllTogether" && mode != "SuccessFirst" {
+	if mode != "" && mode != allTogether && mode != successFirst {
 		return nil, errInvalidParameter("BatchOptimization")
 	}
 	force, aerr := boolParam(c.params, "ForceReboot")
@@ -75,6 +81,11 @@ func (e *Emulator) rebootInstances(c *call) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	// ECS answers a SuccessFirst dry run with DRYRUN.SUCCESS whatever would happen (ecs-api.md),
+	// and so does the emulator: only AllTogether makes a dry run a real pre-flight.
+	if dryRun && mode == successFirst {
+		return nil, errDryRunSuccess()
+	}
 
 	results := make([]rebootResult, len(ids))
 	targets := make([]*instance, len(ids))
@@ -82,7 +93,7 @@ func (e *Emulator) rebootInstances(c *call) (any, *apiError) {
 		in, ierr := e.rebootable(id, region, c)
 		if ierr != nil {
 			// AllTogether is all or nothing: the first bad instance fails the whole call.
-			if mode != "SuccessFirst" {
+			if mode != successFirst {
 				return nil, ierr
 			}
 			prev := ""
@@ -96,6 +107,7 @@ func (e *Emulator) rebootInstances(c *call) (any, *apiError) {
 		targets[i] = in
 	}
 	if dryRun {
+		// AllTogether got here only if every instance would reboot.
 		return nil, errDryRunSuccess()
 	}
 	for i, in := range targets {

@@ -16,6 +16,8 @@ import (
 type Emulator struct {
 	clock    Clock
 	accounts map[string]Account
+	// denied: access key → actions its identity has no RAM permission for.
+	denied   map[string]map[string]bool
 	nonces   *nonceCache
 	throttle *throttler
 	stats    *recorder
@@ -48,6 +50,7 @@ func New(fleet Fleet, opts ...Option) (*Emulator, error) {
 	e := &Emulator{
 		clock:    realClock{},
 		accounts: make(map[string]Account, len(fleet.Accounts)),
+		denied:   make(map[string]map[string]bool),
 		nonces:   newNonceCache(),
 		stats:    newRecorder(),
 		ids:      newRequestIDs(),
@@ -62,6 +65,12 @@ func New(fleet Fleet, opts ...Option) (*Emulator, error) {
 	}
 	for _, a := range fleet.Accounts {
 		e.accounts[a.AccessKeyID] = a
+		for _, action := range a.Deny {
+			if e.denied[a.AccessKeyID] == nil {
+				e.denied[a.AccessKeyID] = map[string]bool{}
+			}
+			e.denied[a.AccessKeyID][action] = true
+		}
 	}
 	e.throttle = newThrottler(fleet.Throttle)
 	e.world = newWorld(fleet, e.clock.Now())
@@ -131,6 +140,11 @@ func (e *Emulator) SetRebootHang(id string, hang bool) error {
 			e.world.rebooting[in.id] = in.rebootEnd()
 		}
 	})
+}
+
+// SetCloudAssistant starts (true) or stops (false) an instance's Cloud Assistant agent.
+func (e *Emulator) SetCloudAssistant(id string, running bool) error {
+	return e.withInstance(id, func(in *instance, _ time.Time) { in.assistant = running })
 }
 
 // SetLockReason puts an operation lock on an instance ("security", "financial", ...); "" lifts it.

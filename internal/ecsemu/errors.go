@@ -96,6 +96,11 @@ func errTooManyInstanceIDs() *apiError {
 		"The number of instance IDs exceeds the limit of 100.")
 }
 
+func errAssistantIDsExceedLimit() *apiError {
+	return newAPIError(http.StatusForbidden, "InstanceIds.ExceedLimit",
+		"The number of instance IDs exceeds the upper limit of 100.")
+}
+
 func errRegionNotFound() *apiError {
 	return newAPIError(http.StatusNotFound, "InvalidRegionId.NotFound", "The specified RegionId does not exist.")
 }
@@ -132,6 +137,13 @@ func errLocked(reason string) *apiError {
 	}
 	return newAPIError(http.StatusForbidden, "InstanceLockedForSecurity",
 		"The specified operation is denied as your instance is locked for security reasons.")
+}
+
+// errForbiddenRAM is the answer to an action the caller's identity has no RAM permission for
+// (an account's deny list).
+func errForbiddenRAM() *apiError {
+	return newAPIError(http.StatusForbidden, "Forbidden.RAM",
+		"User not authorized to operate on the specified resource, or this API doesn't support RAM.")
 }
 
 func errDryRunOperation() *apiError {

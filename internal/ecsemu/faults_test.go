@@ -177,7 +177,7 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 
 	status, body = do(http.MethodGet, "/_emulator/instances", "")
-	wantLin1 := `{"instanceId":"i-lin1","regionId":"cn-hangzhou","osType":"linux","status":"Running","keyPairName":"","startTime":"2026-05-05T10:00:58Z","pendingKeyChange":true}`
+	wantLin1 := `{"instanceId":"i-lin1","regionId":"cn-hangzhou","osType":"linux","status":"Running","keyPairName":"","startTime":"2026-05-05T10:00:58Z","pendingKeyChange":true,"cloudAssistant":true}`
 	if status != http.StatusOK || !strings.HasPrefix(body, "[") || !strings.Contains(body, wantLin1) {
 		t.Errorf("instances = %d %.300s, want an array containing %s", status, body, wantLin1)
 	}

@@ -35,6 +35,9 @@ type Account struct {
 	AccessKeyID     string `json:"accessKeyId"`
 	AccessKeySecret string `json:"accessKeySecret"`
 	SecurityToken   string `json:"securityToken,omitempty"`
+	// Deny names API actions this identity lacks RAM permission for: they answer 403
+	// Forbidden.RAM, dry runs included, so that permission pre-flights can be exercised.
+	Deny []string `json:"deny,omitempty"`
 }
 
 // KeyPair is an SSH key pair registered in a region.
@@ -57,6 +60,9 @@ type InstanceSpec struct {
 	LockReason string `json:"lockReason,omitempty"`
 	// RebootHang makes every reboot of the instance stay in Starting forever.
 	RebootHang bool `json:"rebootHang,omitempty"`
+	// CloudAssistant false means the Cloud Assistant agent is not running; absent means it
+	// runs, since public images ship it (Windows ones too).
+	CloudAssistant *bool `json:"cloudAssistant,omitempty"`
 }
 
 // GenerateSpec adds Count instances whose IDs are Prefix + an index from 1, zero-padded to the
@@ -68,6 +74,8 @@ type GenerateSpec struct {
 	OSType      string `json:"osType,omitempty"`
 	Status      string `json:"status,omitempty"`
 	KeyPairName string `json:"keyPairName,omitempty"`
+	// CloudAssistant is as in InstanceSpec, for every generated instance.
+	CloudAssistant *bool `json:"cloudAssistant,omitempty"`
 }
 
 // Throttle is a token bucket per (AccessKey, region, action).
@@ -149,11 +157,7 @@ func ParseFleet(data []byte) (Fleet, error) {
 // when the fleet is expanded, not here, so a Fleet value stays as its author wrote it.
 func (f *Fleet) validate() error {
 	var errs []error
-	for i, a := range f.Accounts {
-		if a.AccessKeyID == "" || a.AccessKeySecret == "" {
-			errs = append(errs, fmt.Errorf("accounts[%d]: accessKeyId and accessKeySecret are required", i))
-		}
-	}
+	errs = append(errs, checkAccounts(f.Accounts)...)
 	for i, k := range f.KeyPairs {
 		if k.RegionID == "" || k.KeyPairName == "" {
 			errs = append(errs, fmt.Errorf("keyPairs[%d]: regionId and keyPairName are required", i))
@@ -193,6 +197,21 @@ func (f *Fleet) validate() error {
 	return errors.Join(errs...)
 }
 
+func checkAccounts(accounts []Account) []error {
+	var errs []error
+	for i, a := range accounts {
+		if a.AccessKeyID == "" || a.AccessKeySecret == "" {
+			errs = append(errs, fmt.Errorf("accounts[%d]: accessKeyId and accessKeySecret are required", i))
+		}
+		for _, action := range a.Deny {
+			if _, ok := actions[action]; !ok {
+				errs = append(errs, fmt.Errorf("accounts[%d]: deny names %q, which is not an action the emulator serves", i, action))
+			}
+		}
+	}
+	return errs
+}
+
 func checkKinds(where, osType, status string) []error {
 	var errs []error
 	switch osType {
@@ -210,6 +229,11 @@ func checkKinds(where, osType, status string) []error {
 
 func generatedID(prefix string, width, n int) string {
 	return fmt.Sprintf("%s%0*d", prefix, width, n)
+}
+
+// assistantRunning reads an optional cloudAssistant field: absent means the agent runs.
+func assistantRunning(v *bool) bool {
+	return v == nil || *v
 }
 
 func orDefault(v, def string) string {

@@ -11,15 +11,16 @@ import (
 const sampleFleet = `
 accounts:
 - {accessKeyId: LTAI_DEMO, accessKeySecret: demo-secret}
-- {accessKeyId: STS.DEMO, accessKeySecret: s, securityToken: tok}
+- {accessKeyId: STS.DEMO, accessKeySecret: s, securityToken: tok, deny: [RebootInstances, DetachKeyPair]}
 keyPairs:
 - {regionId: cn-hangzhou, keyPairName: FinanceJoshuaV26}
 instances:
 - {instanceId: i-demo001, regionId: cn-hangzhou, osType: linux, status: Running, keyPairName: FinanceJoshuaV26}
-- {instanceId: i-demo002, regionId: cn-hangzhou, osType: windows, status: Stopped, lockReason: financial}
+- {instanceId: i-demo002, regionId: cn-hangzhou, osType: windows, status: Stopped, lockReason: financial, cloudAssistant: false}
 - {instanceId: i-demo003, regionId: cn-shanghai, keyPairName: ShanghaiKey}
 generate:
 - {count: 1000, prefix: i-gen, regionId: cn-hangzhou, osType: linux, status: Running, keyPairName: FinanceJoshuaV26}
+- {count: 2, prefix: i-noagent, regionId: cn-hangzhou, cloudAssistant: false}
 throttle: {qps: 5, burst: 10}
 lifecycle: {stopping: 250ms, starting: 1s}
 latency: 0s
@@ -37,9 +38,10 @@ func TestParseFleet(t *testing.T) {
 	e, err := New(f)
 	mustNoErr(t, err, "New")
 	all := e.Instances()
-	if len(all) != 1003 {
-		t.Fatalf("%d instances, want 1003", len(all))
+	if len(all) != 1005 {
+		t.Fatalf("%d instances, want 1005", len(all))
 	}
+
 	for _, id := range []string{"i-gen0001", "i-gen0999", "i-gen1000"} {
 		if in, ok := e.Instance(id); !ok || in.KeyPairName != "FinanceJoshuaV26" || in.Status != StatusRunning {
 			t.Errorf("%s = %+v, %v", id, in, ok)
@@ -62,6 +64,22 @@ func TestParseFleet(t *testing.T) {
 	}
 }
 
+func TestParseFleetCloudAssistantAndDeny(t *testing.T) {
+	f, err := ParseFleet([]byte(sampleFleet))
+	mustNoErr(t, err, "ParseFleet")
+	if got := f.Accounts[1].Deny; len(got) != 2 || got[0] != "RebootInstances" {
+		t.Errorf("deny = %v", got)
+	}
+	e, err := New(f)
+	mustNoErr(t, err, "New")
+	// The agent runs unless the fleet says otherwise, Windows included.
+	for id, want := range map[string]bool{"i-demo001": true, "i-demo002": false, "i-demo003": true, "i-gen0001": true, "i-noagent1": false} {
+		if in, _ := e.Instance(id); in.CloudAssistant != want {
+			t.Errorf("%s cloudAssistant = %v, want %v", id, in.CloudAssistant, want)
+		}
+	}
+}
+
 func TestParseFleetErrors(t *testing.T) {
 	tests := []struct{ name, doc, want string }{
 		{"unknown field", "instances:\n- {instanceId: i-1, regionId: r, colour: red}", "colour"},
@@ -74,6 +92,8 @@ func TestParseFleetErrors(t *testing.T) {
 		{"bad duration syntax", "latency: soon", "duration"},
 		{"account without secret", "accounts:\n- {accessKeyId: A}", "accessKeySecret"},
 		{"empty generate", "generate:\n- {count: 0, prefix: i-, regionId: r}", "count"},
+		{"unknown denied action", "accounts:\n- {accessKeyId: A, accessKeySecret: s, deny: [RebootInstance, StopInstances]}", "StopInstances"},
+		{"bad cloudAssistant", "instances:\n- {instanceId: i-1, regionId: r, cloudAssistant: maybe}", "cloudAssistant"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -57,13 +57,19 @@ func dedupe(ids []string) []string {
 	return out
 }
 
+// Booleans travel as these strings, in parameters and in answers (Success, CloudAssistantStatus).
+const (
+	wireTrue  = "true"
+	wireFalse = "false"
+)
+
 func boolParam(params map[string]string, name string) (bool, *apiError) {
 	switch strings.ToLower(params[name]) {
 	case "":
 		return false, nil
-	case "true":
+	case wireTrue:
 		return true, nil
-	case "false":
+	case wireFalse:
 		return false, nil
 	}
 	return false, errInvalidParameter(name)

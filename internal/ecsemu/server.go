@@ -30,13 +30,14 @@ type actionFunc func(e *Emulator, c *call) (any, *apiError)
 
 // actions is the API surface; anything else is InvalidAction.NotFound.
 var actions = map[string]actionFunc{
-	"DescribeInstances":      (*Emulator).describeInstances,
-	"DescribeInstanceStatus": (*Emulator).describeInstanceStatus,
-	"DescribeKeyPairs":       (*Emulator).describeKeyPairs,
-	"DetachKeyPair":          (*Emulator).detachKeyPair,
-	"AttachKeyPair":          (*Emulator).attachKeyPair,
-	"RebootInstance":         (*Emulator).rebootInstance,
-	"RebootInstances":        (*Emulator).rebootInstances,
+	"DescribeInstances":            (*Emulator).describeInstances,
+	"DescribeInstanceStatus":       (*Emulator).describeInstanceStatus,
+	"DescribeKeyPairs":             (*Emulator).describeKeyPairs,
+	"DescribeCloudAssistantStatus": (*Emulator).describeCloudAssistantStatus,
+	"DetachKeyPair":                (*Emulator).detachKeyPair,
+	"AttachKeyPair":                (*Emulator).attachKeyPair,
+	"RebootInstance":               (*Emulator).rebootInstance,
+	"RebootInstances":              (*Emulator).rebootInstances,
 }
 
 // Handler returns the emulator's HTTP handler: the ECS API on every path, and the unsigned admin
@@ -135,6 +136,11 @@ func (e *Emulator) dispatch(r *http.Request, c *call) (any, *apiError, bool) {
 	c.now = e.clock.Now()
 	if !e.throttle.allow(throttleKey{c.accessKey, e.regionOf(c.params), c.action}, c.now) {
 		return nil, errThrottled(), false
+	}
+	// RAM decides before the action looks at the request, so a dry run is refused too: that is
+	// what a permission pre-flight relies on.
+	if e.denied[c.accessKey][c.action] {
+		return nil, errForbiddenRAM(), false
 	}
 	resp, aerr := act(e, c)
 	if len(c.failures) > 0 {

@@ -35,6 +35,9 @@ type Instance struct {
 	// recorded but not yet in effect inside the instance.
 	PendingKeyChange bool   `json:"pendingKeyChange"`
 	LockReason       string `json:"lockReason,omitempty"`
+	// CloudAssistant is whether the Cloud Assistant agent is installed and running (the fleet's
+	// cloudAssistant); DescribeCloudAssistantStatus also reports it down while Stopped.
+	CloudAssistant bool `json:"cloudAssistant"`
 }
 
 // instance is the mutable record behind an Instance. Its status field holds the settled state
@@ -51,6 +54,8 @@ type instance struct {
 	lockReason string
 	hang       bool
 	reboot     *reboot
+	// assistant: the Cloud Assistant agent is installed and started with the instance.
+	assistant bool
 }
 
 // reboot captures the phase durations in force when the reboot was accepted, so that changing
@@ -112,6 +117,7 @@ func newWorld(f Fleet, now time.Time) *world {
 			id: s.InstanceID, region: s.RegionID,
 			osType: orDefault(s.OSType, OSLinux), status: orDefault(s.Status, StatusRunning),
 			keyPair: s.KeyPairName, startTime: now.Add(-bootedBefore), lockReason: s.LockReason, hang: s.RebootHang,
+			assistant: assistantRunning(s.CloudAssistant),
 		}, now)
 	}
 	for _, g := range f.Generate {
@@ -121,6 +127,7 @@ func newWorld(f Fleet, now time.Time) *world {
 				id: generatedID(g.Prefix, width, n), region: g.RegionID,
 				osType: orDefault(g.OSType, OSLinux), status: orDefault(g.Status, StatusRunning),
 				keyPair: g.KeyPairName, startTime: now.Add(-bootedBefore),
+				assistant: assistantRunning(g.CloudAssistant),
 			}, now)
 		}
 	}
@@ -178,7 +185,7 @@ func (in *instance) snapshot(now time.Time) Instance {
 	return Instance{
 		InstanceID: in.id, RegionID: in.region, OSType: in.osType, Status: in.statusAt(now),
 		KeyPairName: in.keyPair, StartTime: in.startTime, PendingKeyChange: in.pending,
-		LockReason: in.lockReason,
+		LockReason: in.lockReason, CloudAssistant: in.assistant,
 	}
 }
 
