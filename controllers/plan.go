@@ -203,7 +203,8 @@ func (r *KeyPairDetachmentReconciler) measureReboot(region string, d time.Durati
 // estimate is the expected duration of an Apply: the ECS calls at the client-side budget
 // (observation, pre-flight, detaches, reboot requests and the polls of every wave), plus the
 // waves one after another. Waiting for a reboot window is not counted.
-func (r *KeyPairDetachmentReconciler) estimate(total int, p ecsv1alpha1.Plan, rebootDuration time.Duration, maxConcurrent int) time.Duration {
+func (r *KeyPairDetachmentReconciler) estimate(total int, p ecsv1alpha1.Plan, rebootDuration time.Duration,
+	maxConcurrent int) time.Duration {
 	pollsPerWave := int(rebootDuration/r.RebootPollInterval) + 1
 	describesPerPoll := int(ceilDiv(int32(maxConcurrent), ecs.MaxDescribeIDs))
 	polls := int(p.RebootWaves) * pollsPerWave * describesPerPoll

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -159,7 +160,8 @@ func (run *run) rebootDryRun(ctx context.Context, cloud ecs.Client, carriers []*
 			return nil, err
 		default:
 			return &preflightResult{reason: ecsv1alpha1.ReasonRebootRefused, message: fmt.Sprintf(
-				"ECS would refuse a reboot of some of %s (dry run: %s); those instances will report it", abbreviate(ids(batch), 5), cmp.Or(code, err.Error()))}, nil
+				"ECS would refuse a reboot of some of %s (dry run: %s); those instances will report it",
+				abbreviate(ids(batch), 5), cmp.Or(code, err.Error()))}, nil
 		}
 	}
 	run.dryRunPassed = true
@@ -172,14 +174,17 @@ func rebootNotPermitted(code string) bool {
 		code == "Forbidden.NotAuthorized"
 }
 
-// setPreflightCondition writes the pass's pre-flight result; a pass that checked nothing keeps
-// the last one, except that a spec with nothing left to change says so.
+// setPreflightCondition writes the pass's pre-flight result. A pass that checked nothing keeps
+// the last result when it passed (a converged object's status stays as it is), and otherwise
+// says that nothing is left to check once nothing carries the key.
 func (run *run) setPreflightCondition(set func(t string, status metav1.ConditionStatus, reason, message string)) {
+	previous := meta.FindStatusCondition(run.obj.Status.Conditions, ecsv1alpha1.ConditionPreflightPassed)
 	switch p := run.preflightFound; {
 	case p != nil && p.passed:
 		set(ecsv1alpha1.ConditionPreflightPassed, metav1.ConditionTrue, p.reason, p.message)
 	case p != nil:
 		set(ecsv1alpha1.ConditionPreflightPassed, metav1.ConditionFalse, p.reason, p.message)
+	case previous != nil && previous.Status == metav1.ConditionTrue:
 	case run.fullPassObserved && run.carriersSeen == 0 && run.problem == nil:
 		set(ecsv1alpha1.ConditionPreflightPassed, metav1.ConditionTrue, ecsv1alpha1.ReasonNothingToCheck,
 			fmt.Sprintf("No instance carries %s: nothing to detach", run.obj.Spec.KeyPairName))
