@@ -153,14 +153,17 @@ func (run *run) writePlan() {
 
 // planSummary is the plan in one line, for kubectl's PLAN column and the Ready message.
 func (run *run) planSummary(p ecsv1alpha1.Plan) string {
-	s := fmt.Sprintf("detach %d (%d calls)", p.Detach, p.DetachCalls)
+	s := fmt.Sprintf("detach %d (%s)", p.Detach, plural(p.DetachCalls, "call"))
 	if run.obj.Spec.Reboot.Enabled {
-		s += fmt.Sprintf(", reboot %d in %d waves", p.Reboot, p.RebootWaves)
+		s += fmt.Sprintf(", reboot %d in %s", p.Reboot, plural(p.RebootWaves, "wave"))
 	}
 	if p.Discrepancies > 0 {
 		s += fmt.Sprintf(", %d left alone", p.Discrepancies)
 	}
 	s += ", ~" + roughDuration(p.EstimatedDuration.Duration)
+	if run.obj.Spec.Reboot.Enabled && p.Reboot > 0 && !p.RebootDurationMeasured {
+		s += " assuming " + roughDuration(p.RebootDuration.Duration) + " reboots"
+	}
 	if p.NextWindowOpening != nil {
 		s += ", window opens " + p.NextWindowOpening.UTC().Format("2006-01-02 15:04Z")
 	}
@@ -215,6 +218,13 @@ func (r *KeyPairDetachmentReconciler) estimate(total int, p ecsv1alpha1.Plan, re
 		d += time.Duration(float64(calls) / r.ecsQPS * float64(time.Second))
 	}
 	return d.Round(time.Second)
+}
+
+func plural(n int32, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func ceilDiv(n int32, size int) int32 {

@@ -134,7 +134,7 @@ func expectMixedPlan(t *testing.T, got *ecsv1alpha1.KeyPairDetachment, res ctrl.
 	if p.RebootDurationMeasured || p.RebootDuration.Duration != assumedRebootDuration || p.EstimatedDuration.Duration < 2*assumedRebootDuration {
 		t.Errorf("estimate %+v: two waves of an assumed reboot at least", *p)
 	}
-	if !strings.Contains(p.Summary, "detach 3 (1 calls), reboot 2 in 2 waves, 2 left alone") {
+	if !strings.Contains(p.Summary, "detach 3 (1 call), reboot 2 in 2 waves, 2 left alone") {
 		t.Errorf("summary %q", p.Summary)
 	}
 	if objectReason(got, ecsv1alpha1.ConditionReady) != "False/Planned" || objectReason(got, ecsv1alpha1.ConditionStalled) != "False/Progressing" {

@@ -48,9 +48,13 @@ func (run *run) preflight(ctx context.Context, cloud ecs.Client, carriers []*ins
 		return err
 	}
 	var without []string
+	stopped := 0
 	for _, i := range carriers {
 		if !access[i.id()] {
 			without = append(without, i.id())
+			if i.observed.Status != ecs.StatusRunning {
+				stopped++
+			}
 		}
 	}
 	if run.obj.Spec.RequireAlternateAccess {
@@ -63,7 +67,8 @@ func (run *run) preflight(ctx context.Context, cloud ecs.Client, carriers []*ins
 	result := &preflightResult{passed: true, reason: ecsv1alpha1.ReasonPreflightOK,
 		message: fmt.Sprintf("%d instances to change: every one has a running Cloud Assistant agent", len(carriers))}
 	if len(without) > 0 {
-		result = &preflightResult{reason: ecsv1alpha1.ReasonNoAlternateAccess, message: run.noAccessMessage(len(carriers), without, accessNote)}
+		result = &preflightResult{reason: ecsv1alpha1.ReasonNoAlternateAccess,
+			message: run.noAccessMessage(len(carriers), without, stopped, accessNote)}
 	}
 	if run.obj.Spec.Reboot.Enabled {
 		if refusal, err := run.rebootDryRun(ctx, cloud, carriers, access); err != nil {
@@ -88,10 +93,15 @@ func (run *run) refuse(ctx context.Context, result *preflightResult) {
 	}
 }
 
-func (run *run) noAccessMessage(total int, without []string, note string) string {
+// noAccessMessage says which instances have no agent running; stopped ones are counted apart,
+// since an agent reports only while its instance runs.
+func (run *run) noAccessMessage(total int, without []string, stopped int, note string) string {
 	action := "their key will be detached all the same: set spec.requireAlternateAccess to keep it"
 	if run.obj.Spec.RequireAlternateAccess {
 		action = "they keep their key (spec.requireAlternateAccess)"
+	}
+	if stopped > 0 {
+		note += fmt.Sprintf("; %d of them are not Running, and an agent reports only while its instance runs", stopped)
 	}
 	return fmt.Sprintf("%d of %d instances to change have no running Cloud Assistant agent%s (%s); %s",
 		len(without), total, note, abbreviate(without, 5), action)
