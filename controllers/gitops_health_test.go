@@ -243,7 +243,7 @@ func gitOpsHealthCases() []gitOpsHealthCase {
 		},
 		{
 			name: "Ready=False/Planned: spec.mode Plan waits for a human",
-			obj:  handBuilt(2, cond(ready, F, ecsv1alpha1.ReasonPlanned, "Plan: detach 3 (1 calls), ~2m"), notStalled),
+			obj:  handBuilt(2, cond(ready, F, ecsv1alpha1.ReasonPlanned, "Plan: detach 3 (1 call), ~2m"), notStalled),
 			argo: "Suspended", kstatus: "InProgress",
 		},
 		{

@@ -265,6 +265,12 @@ func countReasonsIn(s *ecsv1alpha1.KeyPairDetachmentStatus, t string) map[string
 	return out
 }
 
+// rebootRequests counts the real RebootInstances requests: the pre-flight's dry runs are
+// RebootInstances calls too.
+func rebootRequests(s ecsemu.Stats) int {
+	return s.Calls["RebootInstances"] - s.DryRuns["RebootInstances"]
+}
+
 // startProxy serves server on a free loopback port until the spec ends and returns its URL.
 func startProxy(server *http.Server) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -49,7 +49,7 @@ var _ = Describe("Never twice", func() {
 		Consistently(func() map[string]int { return emu.Stats().Reboots }, 2*time.Second, 100*time.Millisecond).
 			Should(HaveLen(20))
 		expectRebootedOnce(emu, idsOf(fleet))
-		Expect(emu.Stats().Calls["RebootInstances"]).To(Equal(2), "two waves of ten, nothing after the toggle")
+		Expect(rebootRequests(emu.Stats())).To(Equal(2), "two waves of ten, nothing after the toggle")
 	})
 
 	It("(c) two objects on the same 120 instances, both rebooting, 30% throttled: each instance rebooted once", func() {
@@ -165,7 +165,7 @@ var _ = Describe("Never twice", func() {
 			final := eventuallyCondition(obj, ecsv1alpha1.ConditionReady, "True/Ready", 2*time.Minute)
 			Expect(countReasons(final, ecsv1alpha1.ConditionRebooted)).To(Equal(map[string]int{ecsv1alpha1.ReasonRebooted: 6}))
 			expectRebootedOnce(emu, idsOf(fleet))
-			Expect(emu.Stats().Calls["RebootInstances"]).To(Equal(2), "three and three; the lost one is not asked again")
+			Expect(rebootRequests(emu.Stats())).To(Equal(2), "three and three; the lost one is not asked again")
 		},
 		Entry("5 minutes ahead", 5*time.Minute),
 		Entry("5 minutes behind", -5*time.Minute),

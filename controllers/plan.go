@@ -163,14 +163,17 @@ func (run *run) writePlan() {
 
 // planSummary is the plan in one line, for kubectl's PLAN column and the Ready message.
 func (run *run) planSummary(p ecsv1alpha1.Plan) string {
-	s := fmt.Sprintf("%s %d (%d calls)", run.kind.verb, p.Detach, p.DetachCalls)
+	s := fmt.Sprintf("%s %d (%s)", run.kind.verb, p.Detach, plural(p.DetachCalls, "call"))
 	if run.obj.Spec.Reboot.Enabled {
-		s += fmt.Sprintf(", reboot %d in %d waves", p.Reboot, p.RebootWaves)
+		s += fmt.Sprintf(", reboot %d in %s", p.Reboot, plural(p.RebootWaves, "wave"))
 	}
 	if p.Discrepancies > 0 {
 		s += fmt.Sprintf(", %d left alone", p.Discrepancies)
 	}
 	s += ", ~" + roughDuration(p.EstimatedDuration.Duration)
+	if run.obj.Spec.Reboot.Enabled && p.Reboot > 0 && !p.RebootDurationMeasured {
+		s += " assuming " + roughDuration(p.RebootDuration.Duration) + " reboots"
+	}
 	if p.NextWindowOpening != nil {
 		s += ", window opens " + p.NextWindowOpening.UTC().Format("2006-01-02 15:04Z")
 	}
@@ -213,7 +216,8 @@ func (r *Reconciler) measureReboot(region string, d time.Duration) {
 // estimate is the expected duration of an Apply: the ECS calls at the client-side budget
 // (observation, pre-flight, detaches, reboot requests and the polls of every wave), plus the
 // waves one after another. Waiting for a reboot window is not counted.
-func (r *Reconciler) estimate(total int, p ecsv1alpha1.Plan, rebootDuration time.Duration, maxConcurrent int) time.Duration {
+func (r *Reconciler) estimate(total int, p ecsv1alpha1.Plan, rebootDuration time.Duration,
+	maxConcurrent int) time.Duration {
 	pollsPerWave := int(rebootDuration/r.RebootPollInterval) + 1
 	describesPerPoll := int(ceilDiv(int32(maxConcurrent), ecs.MaxDescribeIDs))
 	polls := int(p.RebootWaves) * pollsPerWave * describesPerPoll
@@ -224,6 +228,13 @@ func (r *Reconciler) estimate(total int, p ecsv1alpha1.Plan, rebootDuration time
 		d += time.Duration(float64(calls) / r.ecsQPS * float64(time.Second))
 	}
 	return d.Round(time.Second)
+}
+
+func plural(n int32, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func ceilDiv(n int32, size int) int32 {

@@ -50,7 +50,7 @@ var _ = Describe("Looking before leaping", func() {
 		Expect(*plan).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
 			"Generation": Equal(planned.Generation), "Detach": BeEquivalentTo(45), "DetachCalls": BeEquivalentTo(1),
 			"Reboot": BeEquivalentTo(40), "RebootWaves": BeEquivalentTo(4), "Unchanged": BeEquivalentTo(5),
-			"Discrepancies": BeEquivalentTo(5), "Summary": ContainSubstring("detach 45 (1 calls), reboot 40 in 4 waves, 5 left alone"),
+			"Discrepancies": BeEquivalentTo(5), "Summary": ContainSubstring("detach 45 (1 call), reboot 40 in 4 waves, 5 left alone"),
 		}))
 		Expect(plan.EstimatedDuration.Duration).To(BeNumerically(">=", 4*plan.RebootDuration.Duration))
 		stats := emu.Stats()

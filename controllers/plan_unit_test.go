@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 	"github.com/keypairs-dev/ecs-keypair-operator/internal/ecs"
@@ -64,44 +65,7 @@ func TestPlanChangesNothingAndApplyProceedsFromIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][2]string{
-		"i-a": {"Unknown/WouldDetach", "Unknown/WouldReboot"},
-		"i-b": {"Unknown/WouldDetach", "Unknown/WouldReboot"},
-		"i-c": {"Unknown/WouldDetach", "Unknown/Pending"},
-		"i-d": {"True/NotAttached", "False/NotRequired"},
-		"i-e": {"False/KeyPairMismatch", "False/NotRequired"},
-		"i-w": {"False/WindowsInstance", "False/NotRequired"},
-	}
-	for id, w := range want {
-		if d, rb := reasonOf(t, got, id, ecsv1alpha1.ConditionDetached), reasonOf(t, got, id, ecsv1alpha1.ConditionRebooted); d != w[0] || rb != w[1] {
-			t.Errorf("%s: Detached %s, Rebooted %s; want %s, %s", id, d, rb, w[0], w[1])
-		}
-	}
-	if len(dryRuns) != 1 || !slices.Equal(dryRuns[0], []string{"i-a", "i-b"}) {
-		t.Errorf("dry runs %v, want one for the Running carriers", dryRuns)
-	}
-	p := got.Status.Plan
-	if p == nil {
-		t.Fatal("no status.plan")
-	}
-	if p.Detach != 3 || p.DetachCalls != 1 || p.Reboot != 2 || p.RebootWaves != 2 || p.Unchanged != 1 || p.Discrepancies != 2 {
-		t.Errorf("plan %+v", *p)
-	}
-	if p.RebootDurationMeasured || p.RebootDuration.Duration != assumedRebootDuration || p.EstimatedDuration.Duration < 2*assumedRebootDuration {
-		t.Errorf("estimate %+v: two waves of an assumed reboot at least", *p)
-	}
-	if !strings.Contains(p.Summary, "detach 3 (1 calls), reboot 2 in 2 waves, 2 left alone") {
-		t.Errorf("summary %q", p.Summary)
-	}
-	if objectReason(got, ecsv1alpha1.ConditionReady) != "False/Planned" || objectReason(got, ecsv1alpha1.ConditionStalled) != "False/Progressing" {
-		t.Errorf("Ready %s, Stalled %s; a plan is not stalled", objectReason(got, ecsv1alpha1.ConditionReady), objectReason(got, ecsv1alpha1.ConditionStalled))
-	}
-	if objectReason(got, ecsv1alpha1.ConditionPreflightPassed) != "False/NoAlternateAccess" {
-		t.Errorf("PreflightPassed %s: i-b has no Cloud Assistant", objectReason(got, ecsv1alpha1.ConditionPreflightPassed))
-	}
-	if res.RequeueAfter < time.Hour {
-		t.Errorf("a plan waits for its resync, not a poll: requeue %s", res.RequeueAfter)
-	}
+	expectMixedPlan(t, got, res, dryRuns)
 	planned := map[string]int{}
 	for k, v := range cloud.calls {
 		planned[k] = v
@@ -137,6 +101,50 @@ func TestPlanChangesNothingAndApplyProceedsFromIt(t *testing.T) {
 	}
 	if got.Status.Plan == nil || got.Status.Plan.Detach != 3 {
 		t.Errorf("the plan is kept to compare with the outcome: %+v", got.Status.Plan)
+	}
+}
+
+// expectMixedPlan checks the plan of mixedWorld: per instance, status.plan and the object.
+func expectMixedPlan(t *testing.T, got *ecsv1alpha1.KeyPairDetachment, res ctrl.Result, dryRuns [][]string) {
+	t.Helper()
+	want := map[string][2]string{
+		"i-a": {"Unknown/WouldDetach", "Unknown/WouldReboot"},
+		"i-b": {"Unknown/WouldDetach", "Unknown/WouldReboot"},
+		"i-c": {"Unknown/WouldDetach", "Unknown/Pending"},
+		"i-d": {"True/NotAttached", "False/NotRequired"},
+		"i-e": {"False/KeyPairMismatch", "False/NotRequired"},
+		"i-w": {"False/WindowsInstance", "False/NotRequired"},
+	}
+	for id, w := range want {
+		if d, rb := reasonOf(t, got, id, ecsv1alpha1.ConditionDetached), reasonOf(t, got, id, ecsv1alpha1.ConditionRebooted); d != w[0] || rb != w[1] {
+			t.Errorf("%s: Detached %s, Rebooted %s; want %s, %s", id, d, rb, w[0], w[1])
+		}
+	}
+	if len(dryRuns) != 1 || !slices.Equal(dryRuns[0], []string{"i-a", "i-b"}) {
+		t.Errorf("dry runs %v, want one for the Running carriers", dryRuns)
+	}
+	p := got.Status.Plan
+	if p == nil {
+		t.Fatal("no status.plan")
+	}
+	counts := [6]int32{p.Detach, p.DetachCalls, p.Reboot, p.RebootWaves, p.Unchanged, p.Discrepancies}
+	if counts != [6]int32{3, 1, 2, 2, 1, 2} {
+		t.Errorf("plan %+v", *p)
+	}
+	if p.RebootDurationMeasured || p.RebootDuration.Duration != assumedRebootDuration || p.EstimatedDuration.Duration < 2*assumedRebootDuration {
+		t.Errorf("estimate %+v: two waves of an assumed reboot at least", *p)
+	}
+	if !strings.Contains(p.Summary, "detach 3 (1 call), reboot 2 in 2 waves, 2 left alone") {
+		t.Errorf("summary %q", p.Summary)
+	}
+	if objectReason(got, ecsv1alpha1.ConditionReady) != "False/Planned" || objectReason(got, ecsv1alpha1.ConditionStalled) != "False/Progressing" {
+		t.Errorf("Ready %s, Stalled %s; a plan is not stalled", objectReason(got, ecsv1alpha1.ConditionReady), objectReason(got, ecsv1alpha1.ConditionStalled))
+	}
+	if objectReason(got, ecsv1alpha1.ConditionPreflightPassed) != "False/NoAlternateAccess" {
+		t.Errorf("PreflightPassed %s: i-b has no Cloud Assistant", objectReason(got, ecsv1alpha1.ConditionPreflightPassed))
+	}
+	if res.RequeueAfter < time.Hour {
+		t.Errorf("a plan waits for its resync, not a poll: requeue %s", res.RequeueAfter)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -47,9 +48,13 @@ func (run *run) preflight(ctx context.Context, cloud ecs.Client, carriers []*ins
 		return err
 	}
 	var without []string
+	stopped := 0
 	for _, i := range carriers {
 		if !access[i.id()] {
 			without = append(without, i.id())
+			if i.observed.Status != ecs.StatusRunning {
+				stopped++
+			}
 		}
 	}
 	if run.obj.Spec.RequireAlternateAccess {
@@ -62,7 +67,8 @@ func (run *run) preflight(ctx context.Context, cloud ecs.Client, carriers []*ins
 	result := &preflightResult{passed: true, reason: ecsv1alpha1.ReasonPreflightOK,
 		message: fmt.Sprintf("%d instances to change: every one has a running Cloud Assistant agent", len(carriers))}
 	if len(without) > 0 {
-		result = &preflightResult{reason: ecsv1alpha1.ReasonNoAlternateAccess, message: run.noAccessMessage(len(carriers), without, accessNote)}
+		result = &preflightResult{reason: ecsv1alpha1.ReasonNoAlternateAccess,
+			message: run.noAccessMessage(len(carriers), without, stopped, accessNote)}
 	}
 	if run.obj.Spec.Reboot.Enabled {
 		if refusal, err := run.rebootDryRun(ctx, cloud, carriers, access); err != nil {
@@ -87,10 +93,15 @@ func (run *run) refuse(ctx context.Context, result *preflightResult) {
 	}
 }
 
-func (run *run) noAccessMessage(total int, without []string, note string) string {
+// noAccessMessage says which instances have no agent running; stopped ones are counted apart,
+// since an agent reports only while its instance runs.
+func (run *run) noAccessMessage(total int, without []string, stopped int, note string) string {
 	action := "their key will be detached all the same: set spec.requireAlternateAccess to keep it"
 	if run.obj.Spec.RequireAlternateAccess {
 		action = "they keep their key (spec.requireAlternateAccess)"
+	}
+	if stopped > 0 {
+		note += fmt.Sprintf("; %d of them are not Running, and an agent reports only while its instance runs", stopped)
 	}
 	return fmt.Sprintf("%d of %d instances to change have no running Cloud Assistant agent%s (%s); %s",
 		len(without), total, note, abbreviate(without, 5), action)
@@ -159,7 +170,8 @@ func (run *run) rebootDryRun(ctx context.Context, cloud ecs.Client, carriers []*
 			return nil, err
 		default:
 			return &preflightResult{reason: ecsv1alpha1.ReasonRebootRefused, message: fmt.Sprintf(
-				"ECS would refuse a reboot of some of %s (dry run: %s); those instances will report it", abbreviate(ids(batch), 5), cmp.Or(code, err.Error()))}, nil
+				"ECS would refuse a reboot of some of %s (dry run: %s); those instances will report it",
+				abbreviate(ids(batch), 5), cmp.Or(code, err.Error()))}, nil
 		}
 	}
 	run.dryRunPassed = true
@@ -172,14 +184,17 @@ func rebootNotPermitted(code string) bool {
 		code == "Forbidden.NotAuthorized"
 }
 
-// setPreflightCondition writes the pass's pre-flight result; a pass that checked nothing keeps
-// the last one, except that a spec with nothing left to change says so.
+// setPreflightCondition writes the pass's pre-flight result. A pass that checked nothing keeps
+// the last result when it passed (a converged object's status stays as it is), and otherwise
+// says that nothing is left to check once nothing carries the key.
 func (run *run) setPreflightCondition(set func(t string, status metav1.ConditionStatus, reason, message string)) {
+	previous := meta.FindStatusCondition(run.obj.Status.Conditions, ecsv1alpha1.ConditionPreflightPassed)
 	switch p := run.preflightFound; {
 	case p != nil && p.passed:
 		set(ecsv1alpha1.ConditionPreflightPassed, metav1.ConditionTrue, p.reason, p.message)
 	case p != nil:
 		set(ecsv1alpha1.ConditionPreflightPassed, metav1.ConditionFalse, p.reason, p.message)
+	case previous != nil && previous.Status == metav1.ConditionTrue:
 	case run.fullPassObserved && run.carriersSeen == 0 && run.problem == nil:
 		set(ecsv1alpha1.ConditionPreflightPassed, metav1.ConditionTrue, ecsv1alpha1.ReasonNothingToCheck,
 			fmt.Sprintf("No instance is due for the %s of %s: nothing to check", run.kind.verb, run.obj.Spec.KeyPairName))

@@ -139,24 +139,31 @@ func (run *run) phases(ctx context.Context) (ctrl.Result, error) {
 	if err := run.releaseFinalizerWhenDone(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
+	return run.nextPass(ctx), nil
+}
+
+// nextPass is when a pass that ended without an error runs again: soon while detaches wait for
+// a retry, at the next poll while a rollout moves, otherwise at the resync (or the window's
+// opening).
+func (run *run) nextPass(ctx context.Context) ctrl.Result {
 	if run.planning() {
 		run.writePlan()
 		if run.rolloutActive() {
-			return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil // reboots from before the plan settle
+			return ctrl.Result{RequeueAfter: run.r.RebootPollInterval} // reboots from before the plan settle
 		}
 		run.r.poller.leave(run.scope, run.key())
-		return ctrl.Result{RequeueAfter: run.r.resyncAfter()}, nil
+		return ctrl.Result{RequeueAfter: run.r.resyncAfter()}
 	}
 	if run.changeUnsettled() {
 		// Retryable per-instance answers: the object's capped backoff paces the retry.
 		ctrl.LoggerFrom(ctx).Info("Some changes got a retryable answer; retrying with backoff", "change", run.kind.verb)
-		return run.backOff(), nil
+		return run.backOff()
 	}
 	if run.rolloutActive() {
-		return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}, nil
+		return ctrl.Result{RequeueAfter: run.r.RebootPollInterval}
 	}
 	run.r.poller.leave(run.scope, run.key())
-	return ctrl.Result{RequeueAfter: run.idleRequeue()}, nil
+	return ctrl.Result{RequeueAfter: run.idleRequeue()}
 }
 
 // observeAndChange observes and makes the kind's change; stop says the pass ends here with result and err.

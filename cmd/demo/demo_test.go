@@ -141,7 +141,7 @@ func checkOutput(t *testing.T, out string) {
 	for _, want := range []string{
 		"Plans (spec.mode: Plan): ECS was observed, nothing changed (0 DetachKeyPair calls, 0 reboots so far)",
 		"retire-finance-key       detach 260 (6 calls), reboot 240 in 12 waves",
-		"retire-finance-key-cmdb  detach 30 (1 calls), reboot 30 in 3 waves, 22 left alone",
+		"retire-finance-key-cmdb  detach 30 (1 call), reboot 30 in 3 waves, 22 left alone",
 		"retire-finance-key: pending", // a progress line (not a terminal: one line per change)
 		"platform/retire-finance-key: Ready=True/Ready",
 		"platform/retire-finance-key-cmdb: Ready=False/PartiallyFailed, Stalled",

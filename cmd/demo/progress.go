@@ -120,7 +120,7 @@ func callSummary(s ecsemu.Stats) string {
 		reboots += n
 	}
 	return fmt.Sprintf("%d DescribeInstances, %d DetachKeyPair and %d RebootInstances calls, %d reboots",
-		s.Calls["DescribeInstances"], s.Calls["DetachKeyPair"], s.Calls["RebootInstances"], reboots)
+		s.Calls["DescribeInstances"], s.Calls["DetachKeyPair"], s.Calls["RebootInstances"]-s.DryRuns["RebootInstances"], reboots)
 }
 
 // fetchObjects reads the demo's objects from the API server, in the plans' order.

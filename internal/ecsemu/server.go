@@ -88,7 +88,13 @@ func (e *Emulator) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, aerr, requestID)
 		return
 	}
-	e.stats.update(func(s *Stats) { s.Calls[who.action]++ })
+	dryRun, _ := boolParam(who.params, "DryRun")
+	e.stats.update(func(s *Stats) {
+		s.Calls[who.action]++
+		if dryRun {
+			s.DryRuns[who.action]++
+		}
+	})
 	resp, aerr, dropped := e.dispatch(r, &call{caller: *who})
 	switch {
 	case dropped:

@@ -9,6 +9,9 @@ import (
 type Stats struct {
 	// Calls counts authenticated requests per action, whatever their outcome.
 	Calls map[string]int `json:"calls"`
+	// DryRuns counts the calls among Calls that asked for DryRun=true, per action, so that
+	// "RebootInstances calls minus dry runs" counts the real requests.
+	DryRuns map[string]int `json:"dryRuns"`
 	// Reboots counts reboots actually performed per instance (no dry runs, no refusals).
 	Reboots map[string]int `json:"reboots"`
 	// MaxConcurrentReboots is the most instances in Stopping or Starting at one moment.
@@ -40,7 +43,7 @@ func (r *recorder) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.s = Stats{
-		Calls: map[string]int{}, Reboots: map[string]int{}, Rejected: map[string]int{},
+		Calls: map[string]int{}, DryRuns: map[string]int{}, Reboots: map[string]int{}, Rejected: map[string]int{},
 		Errors: map[string]int{}, InstanceFailures: map[string]int{},
 	}
 }
@@ -56,6 +59,7 @@ func (r *recorder) snapshot() Stats {
 	defer r.mu.Unlock()
 	s := r.s
 	s.Calls = maps.Clone(r.s.Calls)
+	s.DryRuns = maps.Clone(r.s.DryRuns)
 	s.Reboots = maps.Clone(r.s.Reboots)
 	s.Rejected = maps.Clone(r.s.Rejected)
 	s.Errors = maps.Clone(r.s.Errors)
