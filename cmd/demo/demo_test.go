@@ -59,6 +59,12 @@ func TestDemoReachesEndState(t *testing.T) {
 
 	t.Run("objects end as the fleet dictates", func(t *testing.T) { checkObjects(t, ended.objects) })
 
+	t.Run("the rotation puts the new key on the bastions", func(t *testing.T) {
+		if ended.rotation == nil || ended.rotation.Status.Summary != (ecsv1alpha1.AttachmentSummary{Total: 8, Attached: 8, Rebooted: 8}) {
+			t.Fatalf("rotation at the end: %+v", ended.rotation)
+		}
+	})
+
 	t.Run("every Running Linux instance carrying the key was rebooted exactly once, nothing else", func(t *testing.T) {
 		checkReboots(t, before, stats)
 	})
@@ -115,7 +121,10 @@ func checkReboots(t *testing.T, before []ecsemu.Instance, stats ecsemu.Stats) {
 	want := 0
 	for _, in := range before {
 		n := stats.Reboots[in.InstanceID]
-		if in.OSType == ecsemu.OSLinux && in.Status == ecsemu.StatusRunning && in.KeyPairName == demoKeyPair {
+		// The detachments reboot the Running Linux instances on their key; the rotation that
+		// follows, the bastions on the ops key.
+		if in.OSType == ecsemu.OSLinux && in.Status == ecsemu.StatusRunning &&
+			(in.KeyPairName == demoKeyPair || in.KeyPairName == rotationOldKey) {
 			want++
 			if n != 1 {
 				t.Errorf("%s rebooted %d times, want 1", in.InstanceID, n)
@@ -124,8 +133,8 @@ func checkReboots(t *testing.T, before []ecsemu.Instance, stats ecsemu.Stats) {
 			t.Errorf("%s (%s, %s, key %q) rebooted %d times, want 0", in.InstanceID, in.OSType, in.Status, in.KeyPairName, n)
 		}
 	}
-	if want != 270 || len(stats.Reboots) != want {
-		t.Errorf("%d instances rebooted, %d eligible; want 270 of each", len(stats.Reboots), want)
+	if want != 278 || len(stats.Reboots) != want {
+		t.Errorf("%d instances rebooted, %d eligible; want 278 of each", len(stats.Reboots), want)
 	}
 	// Two objects, maxConcurrent 20 and 10.
 	if stats.MaxConcurrentReboots > 30 {
@@ -147,6 +156,9 @@ func checkOutput(t *testing.T, out string) {
 		"platform/retire-finance-key-cmdb: Ready=False/PartiallyFailed, Stalled",
 		"WindowsInstance", "KeyPairMismatch", "InstanceNotFound", "InstanceStopped",
 		"The emulator confirms: 270 instances rebooted, each exactly once",
+		"Rotating a key: KeyPairAttachment rotate-bastion-key puts OpsBastion2026 on the 8 bastions",
+		"platform/rotate-bastion-key: Ready=True: 8 of 8 attached, 8 rebooted",
+		"The emulator confirms: the 8 bastions carry OpsBastion2026, each rebooted once, in 1 AttachKeyPair call(s).",
 		"Done (--exit-when-done)",
 	} {
 		if !strings.Contains(out, want) {

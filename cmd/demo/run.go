@@ -24,6 +24,7 @@ type session struct {
 	emulatorURL string
 	kubeconfig  string
 	objects     []*ecsv1alpha1.KeyPairDetachment
+	rotation    *ecsv1alpha1.KeyPairAttachment
 }
 
 // demo holds what one run started, so that it can be stopped in reverse order.
@@ -207,7 +208,15 @@ func (d *demo) conclude(ctx context.Context, final []*ecsv1alpha1.KeyPairDetachm
 	facts := checkCloud(d.before, d.emu)
 	unexpected := errors.Join(checkEndState(final), facts.err())
 	if unexpected == nil {
-		printf(d.o.out, "\n%s\n%s\n", lesson, facts)
+		printf(d.o.out, "\n%s\n%s\n\n", lesson, facts)
+	}
+	rotation, err := d.rotate(ctx)
+	if err != nil {
+		return err
+	}
+	rotated, rerr := checkRotation(rotation, d.emu)
+	if unexpected = errors.Join(unexpected, rerr); rerr == nil {
+		printf(d.o.out, "%s\n", rotated)
 	}
 	info := usageInfo{kubeconfig: d.cp.kubeconfig, emulatorURL: d.emuURL, account: d.account.AccessKeyID,
 		manifests: d.manifest, logFile: d.logPath}
@@ -223,7 +232,7 @@ func (d *demo) conclude(ctx context.Context, final []*ecsv1alpha1.KeyPairDetachm
 		info.fixed = append(info.fixed, fixedManifest{name: obj.Name, path: path, dropped: dropped})
 	}
 	if d.o.afterEnd != nil {
-		s := &session{emulator: d.emu, emulatorURL: d.emuURL, kubeconfig: d.cp.kubeconfig, objects: final}
+		s := &session{emulator: d.emu, emulatorURL: d.emuURL, kubeconfig: d.cp.kubeconfig, objects: final, rotation: rotation}
 		if err := d.o.afterEnd(ctx, s); err != nil {
 			return err
 		}
