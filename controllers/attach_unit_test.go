@@ -276,3 +276,33 @@ func objectConditionOf(conditions []metav1.Condition, t string) string {
 	}
 	return string(conditions[i].Status) + "/" + conditions[i].Reason
 }
+
+// TestClaimLedger: inside one process the first object of a kind to classify an instance holds
+// it against the other kind until it lets go: released, no longer named, or deleted.
+func TestClaimLedger(t *testing.T) {
+	var l claimLedger
+	d := changeClaim{owner: "d", kind: detachments, ref: types.NamespacedName{Namespace: "ns", Name: "d"}, keyPairName: "K1"}
+	a := changeClaim{owner: "a", kind: attachments, ref: types.NamespacedName{Namespace: "ns", Name: "a"}, keyPairName: "K1"}
+	self := claimant{kind: attachments, keyPairName: "K1", name: "ns/a"}
+	decide := func(current *changeClaim) (holder, bool) { return opposingHolder(self, nil, current) }
+	taken := func() bool { _, claimed := l.take("r/i-x/K1", a, decide); return claimed }
+
+	if _, claimed := l.take("r/i-x/K1", d, func(*changeClaim) (holder, bool) { return holder{}, false }); claimed {
+		t.Fatal("the first object holds the instance")
+	}
+	if !taken() {
+		t.Fatal("the attachment must see the detachment's claim")
+	}
+	l.retain("d", func(key string) bool { return key == "r/i-x/K1" })
+	if !taken() {
+		t.Fatal("retain keeps the claims on instances still named")
+	}
+	l.retain("d", func(string) bool { return false })
+	if taken() {
+		t.Fatal("a claim on an instance no longer named is dropped; the attachment holds it now")
+	}
+	l.forget("a")
+	if _, claimed := l.take("r/i-x/K1", d, func(*changeClaim) (holder, bool) { return holder{}, false }); claimed {
+		t.Fatal("a deleted object's claims are forgotten")
+	}
+}

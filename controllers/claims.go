@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -84,8 +83,7 @@ func opposingHolder(self claimant, peers []peerInstance, ledger *changeClaim) (h
 // two objects of opposite kinds reconciled at the same moment both read "nobody holds it"
 // from the cache, which lags behind this process's own writes.
 type claimLedger struct {
-	mu      sync.Mutex
-	holders map[string]changeClaim // region/instance/keyPair → holder
+	ownedClaims[changeClaim] // region/instance/keyPair → holder
 }
 
 type changeClaim struct {
@@ -95,54 +93,25 @@ type changeClaim struct {
 	keyPairName string
 }
 
+func (c changeClaim) holder() types.UID { return c.owner }
+
 // take runs decide on the current holder of key and, unless it says another object holds
 // it, makes c the holder; both under the ledger's lock.
 func (l *claimLedger) take(key string, c changeClaim, decide func(current *changeClaim) (holder, bool)) (holder, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.holders == nil {
-		l.holders = map[string]changeClaim{}
+	if l.claims == nil {
+		l.claims = map[string]changeClaim{}
 	}
 	var current *changeClaim
-	if h, ok := l.holders[key]; ok && h.owner != c.owner {
+	if h, ok := l.claims[key]; ok && h.owner != c.owner {
 		current = &h
 	}
 	if h, claimed := decide(current); claimed {
 		return h, true
 	}
-	l.holders[key] = c
+	l.claims[key] = c
 	return holder{}, false
-}
-
-// release drops owner's claim on key: it no longer wants anything of the instance.
-func (l *claimLedger) release(key string, owner types.UID) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if h, ok := l.holders[key]; ok && h.owner == owner {
-		delete(l.holders, key)
-	}
-}
-
-// retain drops owner's claims on the keys keep rejects (instances its spec no longer names).
-func (l *claimLedger) retain(owner types.UID, keep func(key string) bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for key, h := range l.holders {
-		if h.owner == owner && !keep(key) {
-			delete(l.holders, key)
-		}
-	}
-}
-
-// forget drops every claim of a deleted object.
-func (l *claimLedger) forget(owner types.UID) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for key, h := range l.holders {
-		if h.owner == owner {
-			delete(l.holders, key)
-		}
-	}
 }
 
 func (run *run) claimKey(i *instance) string {

@@ -109,8 +109,7 @@ func peersOf(self *subject, table *instanceTable, others []*subject) peerView {
 // rebooting it" and both ask. Claims made by an earlier process are in the objects' statuses
 // (every marker is written before its call), which the peer view reads.
 type rebootLedger struct {
-	mu     sync.Mutex
-	claims map[string]rebootClaim // region/instance → claim
+	ownedClaims[rebootClaim] // region/instance → claim
 }
 
 type rebootClaim struct {
@@ -119,6 +118,8 @@ type rebootClaim struct {
 	name  string
 	at    time.Time
 }
+
+func (c rebootClaim) holder() types.UID { return c.owner }
 
 // claim gives the reboot of an instance, for the change that happened at detachAt, to owner
 // (named name, of kind k), unless another object of either kind claimed it since that change.
@@ -142,21 +143,37 @@ func (l *rebootLedger) claim(region, instanceID string, owner types.UID, k *kind
 
 // release withdraws owner's claim on an instance (ECS refused the request: nothing happened).
 func (l *rebootLedger) release(region, instanceID string, owner types.UID) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	key := region + "/" + instanceID
-	if c, ok := l.claims[key]; ok && c.owner == owner {
-		delete(l.claims, key)
+	l.ownedClaims.release(region+"/"+instanceID, owner)
+}
+
+// ownedClaims are claims by key, each held by one object: what the reboot and the change
+// ledgers share. Deciding who gets a claim is each ledger's own business.
+type ownedClaims[C interface{ holder() types.UID }] struct {
+	mu     sync.Mutex
+	claims map[string]C
+}
+
+// release drops owner's claim on key.
+func (o *ownedClaims[C]) release(key string, owner types.UID) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if c, ok := o.claims[key]; ok && c.holder() == owner {
+		delete(o.claims, key)
+	}
+}
+
+// retain drops owner's claims on the keys keep rejects.
+func (o *ownedClaims[C]) retain(owner types.UID, keep func(key string) bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for key, c := range o.claims {
+		if c.holder() == owner && !keep(key) {
+			delete(o.claims, key)
+		}
 	}
 }
 
 // forget drops every claim of a deleted object.
-func (l *rebootLedger) forget(owner types.UID) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for key, c := range l.claims {
-		if c.owner == owner {
-			delete(l.claims, key)
-		}
-	}
+func (o *ownedClaims[C]) forget(owner types.UID) {
+	o.retain(owner, func(string) bool { return false })
 }
