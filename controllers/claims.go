@@ -121,7 +121,7 @@ func (run *run) claimKey(i *instance) string {
 // claimedByOther decides whether an object of the other kind holds the instance; if not,
 // this object holds it from now on. A newly stopped object wakes the holder once its status
 // is written, so that the holder names it at once (noteContests).
-func (run *run) claimedByOther(i *instance) (string, bool) {
+func (run *run) claimedByOther(i *instance) (holder, bool) {
 	self := claimant{kind: run.kind, keyPairName: run.obj.Spec.KeyPairName, name: run.name(),
 		created: run.obj.GetCreationTimestamp().Time, holds: holdsInStatus(run.kind, i.changeReason())}
 	mine := changeClaim{owner: run.obj.GetUID(), kind: run.kind, ref: run.key(), keyPairName: run.obj.Spec.KeyPairName}
@@ -129,12 +129,12 @@ func (run *run) claimedByOther(i *instance) (string, bool) {
 		return opposingHolder(self, run.peers[i.id()], current)
 	})
 	if !claimed {
-		return "", false
+		return holder{}, false
 	}
 	if i.changeReason() != ecsv1alpha1.ReasonClaimedByOther && !slices.Contains(run.wakeAfterWrite, h) {
 		run.wakeAfterWrite = append(run.wakeAfterWrite, h)
 	}
-	return h.name, true
+	return h, true
 }
 
 // releaseClaim gives up the instance: this object wants nothing of it any more.
@@ -160,14 +160,6 @@ func (run *run) wakeHolders() {
 	}
 }
 
-// opposite says what an object of the kind other than k wants of the key pair.
-func opposite(k *kind) string {
-	if k == detachments {
-		return "on"
-	}
-	return "off"
-}
-
 // contestNote ends the message with which a holder names the objects that left an instance
 // alone for it.
 const contestNote = "left it alone, as this object holds it"
@@ -183,15 +175,15 @@ func (run *run) noteContests() {
 			continue
 		}
 		var losers []string
+		wish := ""
 		for _, p := range run.peers[i.id()] {
 			if self.opposes(p.kind, p.keyPairName) && p.changeReason() == ecsv1alpha1.ReasonClaimedByOther {
-				losers = append(losers, p.name)
+				losers, wish = append(losers, p.name), p.kind.wish
 			}
 		}
 		msg := ""
 		if len(losers) > 0 {
-			msg = fmt.Sprintf("%s wants %s %s too and %s", strings.Join(losers, ", "), run.obj.Spec.KeyPairName,
-				opposite(run.kind), contestNote)
+			msg = fmt.Sprintf("%s wants %s %s too and %s", strings.Join(losers, ", "), run.obj.Spec.KeyPairName, wish, contestNote)
 		} else if !strings.HasSuffix(c.Message, contestNote) {
 			continue
 		}

@@ -29,6 +29,8 @@ type kind struct {
 	// verb and past name the change in messages ("detach", "detached"); action is the verb
 	// as events' action.
 	verb, past, action string
+	// wish is where the kind wants the key pair: "off" or "on", for messages about conflicts.
+	wish string
 	// allDoneNote is the message of the object's condition when every instance is done, with
 	// the key pair's name and the number of instances.
 	allDoneNote string
@@ -42,8 +44,10 @@ type kind struct {
 	wants func(obj *subject, o *ecs.Instance, previous string) want
 	// change makes the ECS call for one batch.
 	change func(ctx context.Context, cloud ecs.Client, keyPairName string, ids []string) (ecs.BatchResult, error)
-	// mismatch says why an instance with another key pair is left alone.
+	// mismatch says why an instance with another key pair is left alone; pending says what the
+	// change phase is about to do to an instance due for the change.
 	mismatch func(obj *subject, o *ecs.Instance) string
+	pending  func(obj *subject, o *ecs.Instance) string
 	// newObject and newList make empty typed objects, items lists a typed list's objects.
 	newObject func() client.Object
 	newList   func() client.ObjectList
@@ -99,7 +103,7 @@ var detachments = &kind{
 	changing: ecsv1alpha1.ReasonDetaching, failed: ecsv1alpha1.ReasonDetachFailed, allDone: ecsv1alpha1.ReasonAllDetached,
 	would: ecsv1alpha1.ReasonWouldDetach,
 	verb:  "detach", past: "detached", action: "Detach", summaryLabel: "detached",
-	allDoneNote: "Key pair %s is on none of the %d instances",
+	allDoneNote: "Key pair %s is on none of the %d instances", wish: "off",
 	alreadyCode: codeKeyPairNotAttached,
 	wants: func(obj *subject, o *ecs.Instance, previous string) want {
 		switch o.KeyPairName {
@@ -120,6 +124,9 @@ var detachments = &kind{
 	},
 	mismatch: func(obj *subject, o *ecs.Instance) string {
 		return fmt.Sprintf("Carries another key pair (%s), not %s; left alone", o.KeyPairName, obj.Spec.KeyPairName)
+	},
+	pending: func(obj *subject, _ *ecs.Instance) string {
+		return fmt.Sprintf("Carries %s; to be detached", obj.Spec.KeyPairName)
 	},
 	newObject: func() client.Object { return &ecsv1alpha1.KeyPairDetachment{} },
 	newList:   func() client.ObjectList { return &ecsv1alpha1.KeyPairDetachmentList{} },
@@ -145,7 +152,7 @@ var attachments = &kind{
 	changing: ecsv1alpha1.ReasonAttaching, failed: ecsv1alpha1.ReasonAttachFailed, allDone: ecsv1alpha1.ReasonAllAttached,
 	would: ecsv1alpha1.ReasonWouldAttach,
 	verb:  "attach", past: "attached", action: "Attach", summaryLabel: "attached",
-	allDoneNote: "Key pair %s is on all of the %d instances",
+	allDoneNote: "Key pair %s is on all of the %d instances", wish: "on",
 	wants: func(obj *subject, o *ecs.Instance, _ string) want {
 		switch {
 		case o.KeyPairName == obj.Spec.KeyPairName:
@@ -160,6 +167,12 @@ var attachments = &kind{
 	},
 	mismatch: func(obj *subject, o *ecs.Instance) string {
 		return fmt.Sprintf("Carries %s, which spec.replaceKeyPairs does not list; left alone", o.KeyPairName)
+	},
+	pending: func(obj *subject, o *ecs.Instance) string {
+		if o.KeyPairName == "" {
+			return fmt.Sprintf("No key pair; %s to be attached", obj.Spec.KeyPairName)
+		}
+		return fmt.Sprintf("Carries %s; to be replaced by %s", o.KeyPairName, obj.Spec.KeyPairName)
 	},
 	newObject: func() client.Object { return &ecsv1alpha1.KeyPairAttachment{} },
 	newList:   func() client.ObjectList { return &ecsv1alpha1.KeyPairAttachmentList{} },

@@ -163,10 +163,10 @@ func (run *run) classify(ctx context.Context, i *instance) {
 	}
 	i.want = k.wants(run.obj, i.observed, previous)
 	if i.want != wantMismatch {
-		if holder, claimed := run.claimedByOther(i); claimed {
+		if h, claimed := run.claimedByOther(i); claimed {
 			i.want = wantMismatch
 			i.setChange(metav1.ConditionFalse, ecsv1alpha1.ReasonClaimedByOther, fmt.Sprintf(
-				"%s claimed it first and wants %s %s; left alone: remove it from one of the two specs", holder, key, opposite(k)))
+				"%s claimed it first and wants %s %s; left alone: remove it from one of the two specs", h.name, key, h.kind.wish))
 			return
 		}
 	}
@@ -181,7 +181,7 @@ func (run *run) classify(ctx context.Context, i *instance) {
 			run.event(eventWarning, "DriftDetected", k.action,
 				"%s on %s was changed back (it now carries %q); making the %s again", key, i.id(), i.observed.KeyPairName, k.verb)
 		}
-		i.setChange(metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, pendingMessage(k, key, i.observed))
+		i.setChange(metav1.ConditionUnknown, ecsv1alpha1.ReasonPending, k.pending(run.obj, i.observed))
 	case i.want == wantNothing:
 		switch previous {
 		case k.done:
@@ -195,17 +195,6 @@ func (run *run) classify(ctx context.Context, i *instance) {
 		run.releaseClaim(i)
 		i.setChange(metav1.ConditionFalse, ecsv1alpha1.ReasonKeyPairMismatch, k.mismatch(run.obj, i.observed))
 	}
-}
-
-// pendingMessage says what the change phase is about to do to an instance.
-func pendingMessage(k *kind, key string, o *ecs.Instance) string {
-	switch {
-	case k == detachments:
-		return fmt.Sprintf("Carries %s; to be detached", key)
-	case o.KeyPairName == "":
-		return fmt.Sprintf("No key pair; %s to be attached", key)
-	}
-	return fmt.Sprintf("Carries %s; to be replaced by %s", o.KeyPairName, key)
 }
 
 // claimLostChange settles an instance whose change answer was lost: the instance is as this

@@ -110,7 +110,7 @@ func (run *run) markWouldChange(carriers []*instance) {
 	for _, i := range carriers {
 		if i.changeReason() == ecsv1alpha1.ReasonPending {
 			i.setChange(metav1.ConditionUnknown, run.kind.would,
-				fmt.Sprintf("%s; an Apply makes the %s", pendingMessage(run.kind, run.obj.Spec.KeyPairName, i.observed), run.kind.verb))
+				fmt.Sprintf("%s; an Apply makes the %s", run.kind.pending(run.obj, i.observed), run.kind.verb))
 		}
 	}
 }

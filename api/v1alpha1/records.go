@@ -2,19 +2,22 @@ package v1alpha1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-// DetachProof says how an object knows that it detached the key pair itself.
+// DetachProof says how an object knows that it made its change itself: a detach, or for a
+// KeyPairAttachment an attach (the record keeps its name, which stored statuses carry).
 // +kubebuilder:validation:Enum=Answer;SentMarker
 type DetachProof string
 
 const (
-	// DetachProofAnswer: ECS answered Success for the instance to this object's DetachKeyPair.
+	// DetachProofAnswer: ECS answered Success for the instance to this object's DetachKeyPair
+	// (AttachKeyPair).
 	DetachProofAnswer DetachProof = "Answer"
 	// DetachProofSentMarker: the answer was lost, but this object's Detaching marker was
 	// written for a call that was sent, and the key was gone at the next observation.
 	DetachProofSentMarker DetachProof = "SentMarker"
 )
 
-// DetachRecord is the typed proof of an object's own detach.
+// DetachRecord is the typed proof of an object's own detach (attach, in a KeyPairAttachment's
+// status.instances[].attach).
 type DetachRecord struct {
 	// Proof is how the detach is known to be this object's.
 	Proof DetachProof `json:"proof"`
