@@ -61,6 +61,32 @@ var _ = Describe("KeyPairDetachment admission", func() {
 		Expect(stored.Spec.Reboot.Timeout).NotTo(BeNil())
 		Expect(stored.Spec.Reboot.Timeout.Duration).To(Equal(15 * time.Minute))
 		Expect(stored.Spec.Suspend).To(BeFalse())
+		Expect(stored.Spec.Mode).To(Equal(ecsv1alpha1.ModeApply), "Apply unless a plan is asked for")
+		Expect(stored.Spec.RequireAlternateAccess).To(BeFalse())
+	})
+
+	It("accepts the plan sample, with its window readable by the manager", func() {
+		raw, err := os.ReadFile(filepath.Join("..", "config", "samples", "ecs_v1alpha1_keypairdetachment_plan.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		sample := &ecsv1alpha1.KeyPairDetachment{}
+		Expect(yaml.UnmarshalStrict(raw, sample)).To(Succeed())
+		sample.Namespace = namespace
+		Expect(k8sClient.Create(suiteCtx, sample)).To(Succeed())
+		stored := &ecsv1alpha1.KeyPairDetachment{}
+		Expect(k8sClient.Get(suiteCtx, keyOf(sample), stored)).To(Succeed())
+		Expect(stored.Spec.Mode).To(Equal(ecsv1alpha1.ModePlan))
+		Expect(stored.Spec.RequireAlternateAccess).To(BeTrue())
+		w, err := window.Parse(stored.Spec.Reboot.Window)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w).NotTo(BeNil())
+	})
+
+	It("refuses a mode it does not know", func() {
+		obj := valid()
+		obj.Spec.Mode = "DryRun"
+		err := k8sClient.Create(suiteCtx, obj)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring("spec.mode"))
 	})
 
 	manyIDs := func(n int) []any {

@@ -20,7 +20,8 @@ func (run *run) event(eventType, reason, action, note string, args ...any) {
 }
 
 // emitSummaryEvents reports transitions of the object's Ready condition that a human must see:
-// credentials errors, a missing key pair, a halted or finished rollout, convergence.
+// credentials errors, a missing key pair, a refused pre-flight, a plan made, reboots held for
+// their window, a halted or finished rollout, convergence.
 func (run *run) emitSummaryEvents() {
 	was := conditionReason(&ecsv1alpha1.KeyPairDetachmentStatus{Conditions: run.before}, ecsv1alpha1.ConditionReady)
 	now := conditionReason(run.obj.Status, ecsv1alpha1.ConditionReady)
@@ -29,8 +30,13 @@ func (run *run) emitSummaryEvents() {
 	}
 	msg := conditionMessage(run.obj.Status, ecsv1alpha1.ConditionReady)
 	switch now {
-	case ecsv1alpha1.ReasonCredentialsError, ecsv1alpha1.ReasonKeyPairNotFound, ecsv1alpha1.ReasonPartiallyFailed:
+	case ecsv1alpha1.ReasonCredentialsError, ecsv1alpha1.ReasonKeyPairNotFound, ecsv1alpha1.ReasonPartiallyFailed,
+		ecsv1alpha1.ReasonPreflightFailed:
 		run.event(eventWarning, now, "Reconcile", "%s", msg)
+	case ecsv1alpha1.ReasonPlanned:
+		run.event(eventNormal, now, "Plan", "%s", msg)
+	case ecsv1alpha1.ReasonWaitingForWindow:
+		run.event(eventNormal, now, "Reboot", "%s", msg)
 	case ecsv1alpha1.ReasonRolloutHalted:
 		run.event(eventWarning, "RolloutHalted", "Reboot", "%s", msg)
 	case ecsv1alpha1.ReasonReady:

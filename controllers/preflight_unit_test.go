@@ -114,6 +114,12 @@ func TestPreflightFailurePoints(t *testing.T) {
 					t.Errorf("%s %s, want %s", name, pair[0], pair[1])
 				}
 			}
+			if tc.wantReady == "False/PreflightFailed" {
+				warned := slices.ContainsFunc(recordedEvents(r), func(e string) bool { return strings.HasPrefix(e, "Warning PreflightFailed") })
+				if !warned {
+					t.Error("a refused pre-flight is an event a human must see")
+				}
+			}
 			if c := meta.FindStatusCondition(got.Status.Conditions, ecsv1alpha1.ConditionPreflightPassed); tc.wantMessage != "" && (c == nil || !strings.Contains(c.Message, tc.wantMessage)) {
 				t.Errorf("PreflightPassed %+v does not say %q", c, tc.wantMessage)
 			}

@@ -83,13 +83,14 @@ func rebootRollout(b *testing.B, cp controlPlane, manager string) {
 }
 
 // rolloutMinimum is the fewest calls a rollout can make when every object has n instances,
-// running of them Running: per object one describe per 100 instances, one detach per 50 and
-// one reboot call per maxConcurrent; then one describe per 100 instances in flight, across
-// all objects, to confirm each wave.
+// running of them Running: per object one describe per 100 instances, the pre-flight (one
+// Cloud Assistant query per 100 instances to change, one reboot dry run per 100 Running ones),
+// one detach per 50 and one reboot call per maxConcurrent; then one describe per 100 instances
+// in flight, across all objects, to confirm each wave.
 type rolloutMinimum struct{ objects, n, running, maxConcurrent int }
 
-func (m rolloutMinimum) perObject() (describes, detaches, reboots int) {
-	return ceilDiv(m.n, 100), ceilDiv(m.n, 50), ceilDiv(m.running, m.maxConcurrent)
+func (m rolloutMinimum) perObject() (describes, preflight, detaches, reboots int) {
+	return ceilDiv(m.n, 100), ceilDiv(m.n, 100) + ceilDiv(m.running, 100), ceilDiv(m.n, 50), ceilDiv(m.running, m.maxConcurrent)
 }
 
 func (m rolloutMinimum) waves() (waves, describesPerWave int) {
@@ -97,15 +98,16 @@ func (m rolloutMinimum) waves() (waves, describesPerWave int) {
 }
 
 func (m rolloutMinimum) total() int {
-	d, dk, r := m.perObject()
+	d, p, dk, r := m.perObject()
 	w, dw := m.waves()
-	return m.objects*(d+dk+r) + w*dw
+	return m.objects*(d+p+dk+r) + w*dw
 }
 
 func (m rolloutMinimum) String() string {
-	d, dk, r := m.perObject()
+	d, p, dk, r := m.perObject()
 	w, dw := m.waves()
-	return fmt.Sprintf("per object ⌈n/100⌉ DescribeInstances + ⌈n/50⌉ DetachKeyPair + ⌈running/maxConcurrent⌉ RebootInstances, "+
+	return fmt.Sprintf("per object ⌈n/100⌉ DescribeInstances + ⌈n/100⌉ DescribeCloudAssistantStatus and ⌈running/100⌉ "+
+		"RebootInstances dry runs (the pre-flight) + ⌈n/50⌉ DetachKeyPair + ⌈running/maxConcurrent⌉ RebootInstances, "+
 		"plus ⌈n/maxConcurrent⌉ waves × ⌈(in flight across all objects)/100⌉ DescribeInstances to confirm each wave "+
-		"= %d×(%d+%d+%d) + %d×%d = %d", m.objects, d, dk, r, w, dw, m.total())
+		"= %d×(%d+%d+%d+%d) + %d×%d = %d", m.objects, d, p, dk, r, w, dw, m.total())
 }
