@@ -165,11 +165,11 @@ docker-push: ## Push the image IMG with CONTAINER_TOOL.
 	$(CONTAINER_TOOL) push $(IMG)
 
 .PHONY: install
-install: manifests $(KUSTOMIZE) ## Install the CRD with your kubectl (current context).
+install: manifests $(KUSTOMIZE) ## Install the CRDs with your kubectl (current context).
 	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply -f -
 
 .PHONY: uninstall
-uninstall: manifests $(KUSTOMIZE) ## Delete the CRD with your kubectl, and so every KeyPairDetachment.
+uninstall: manifests $(KUSTOMIZE) ## Delete the CRDs with your kubectl, and so every KeyPairDetachment and KeyPairAttachment.
 	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
 
 # The image is set in a copy of config/, so that deploying never leaves a changed

@@ -340,8 +340,9 @@ makefile)
   rm -f "$out/kubectl-stdin.yaml"
   ${MAKE:-make} -s --no-print-directory install KUBECTL="$stub" >/dev/null
   n=$(grep -c '^kind: ' "$out/kubectl-stdin.yaml")
-  [ "$n" = 1 ] || fail "make install applied $n objects, want the CRD alone"
+  [ "$n" = 2 ] || fail "make install applied $n objects, want the two CRDs alone"
   has "$(cat "$out/kubectl-stdin.yaml")" "make install" 'name: keypairdetachments.ecs.keypairs.dev'
+  has "$(cat "$out/kubectl-stdin.yaml")" "make install" 'name: keypairattachments.ecs.keypairs.dev'
   echo "makefile: install, uninstall, deploy, undeploy, docker-build and docker-push print the expected commands; deploy applies IMG without changing config/"
   ;;
 *)
