@@ -160,7 +160,7 @@ func (run *run) recordChangeBatch(ctx context.Context, batch []*instance, res ec
 		}
 		return ok
 	})
-	ctrl.LoggerFrom(ctx).Info("Changed key pair", "change", k.verb, "keyPair", key, "requested", len(batch), k.past, changed,
+	ctrl.LoggerFrom(ctx).Info(k.changedLog, "change", k.verb, "keyPair", key, "requested", len(batch), k.past, changed,
 		"requestId", res.RequestID)
 	if changed > 0 {
 		run.event(eventNormal, k.done, k.action, "%s %s on %d of %d instances (request %s)",

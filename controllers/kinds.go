@@ -29,6 +29,8 @@ type kind struct {
 	// verb and past name the change in messages ("detach", "detached"); action is the verb
 	// as events' action.
 	verb, past, action string
+	// changedLog is the log line of a batch's outcome; tools (test/e2e among them) grep for it.
+	changedLog string
 	// wish is where the kind wants the key pair: "off" or "on", for messages about conflicts.
 	wish string
 	// allDoneNote is the message of the object's condition when every instance is done, with
@@ -103,7 +105,7 @@ var detachments = &kind{
 	changing: ecsv1alpha1.ReasonDetaching, failed: ecsv1alpha1.ReasonDetachFailed, allDone: ecsv1alpha1.ReasonAllDetached,
 	would: ecsv1alpha1.ReasonWouldDetach,
 	verb:  "detach", past: "detached", action: "Detach", summaryLabel: "detached",
-	allDoneNote: "Key pair %s is on none of the %d instances", wish: "off",
+	allDoneNote: "Key pair %s is on none of the %d instances", wish: "off", changedLog: "Detached key pair",
 	alreadyCode: codeKeyPairNotAttached,
 	wants: func(obj *subject, o *ecs.Instance, previous string) want {
 		switch o.KeyPairName {
@@ -152,7 +154,7 @@ var attachments = &kind{
 	changing: ecsv1alpha1.ReasonAttaching, failed: ecsv1alpha1.ReasonAttachFailed, allDone: ecsv1alpha1.ReasonAllAttached,
 	would: ecsv1alpha1.ReasonWouldAttach,
 	verb:  "attach", past: "attached", action: "Attach", summaryLabel: "attached",
-	allDoneNote: "Key pair %s is on all of the %d instances", wish: "on",
+	allDoneNote: "Key pair %s is on all of the %d instances", wish: "on", changedLog: "Attached key pair",
 	wants: func(obj *subject, o *ecs.Instance, _ string) want {
 		switch {
 		case o.KeyPairName == obj.Spec.KeyPairName:

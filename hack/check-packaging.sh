@@ -137,7 +137,6 @@ kustomize)
   has "$(doc "$samples" KeyPairDetachment retire-finance-key-reboot)" "reboot sample" 'enabled: true'
   has "$(doc "$samples" KeyPairDetachment retire-ops-key)" "credentials sample" 'name: ecs-credentials'
   has "$(doc "$samples" Secret ecs-credentials)" "sample Secret" 'accessKeySecret:'
-  has "$(doc "$samples" KeyPairAttachment rotate-finance-key)" "rotation sample" 'replaceKeyPairs:'
   echo "kustomize: config/default ($(grep -c '^kind:' "$default") objects) and config/samples ($(grep -c '^kind:' "$samples") objects) and config/prometheus are as expected"
   ;;
 helm)
