@@ -306,3 +306,41 @@ func TestClaimLedger(t *testing.T) {
 		t.Fatal("a deleted object's claims are forgotten")
 	}
 }
+
+// TestAttachingAStoppedInstance: a stopped instance gets the key, which takes effect at its
+// next start, and is never started or rebooted by the operator.
+func TestAttachingAStoppedInstance(t *testing.T) {
+	w := newWorld([]string{"i-up", "i-down"})
+	w.status["i-down"] = ecs.StatusStopped
+	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe,
+		AttachKeyPairFn: func(key string, ids []string) (ecs.BatchResult, error) {
+			for _, id := range ids {
+				w.key[id] = key
+			}
+			return allSucceed(ids), nil
+		},
+		RebootInstancesFn: func(ids []string, _ bool) (ecs.BatchResult, error) {
+			if slices.Contains(ids, "i-down") {
+				t.Errorf("reboot requested for the stopped instance: %v", ids)
+			}
+			return allSucceed(ids), nil
+		}}
+	kpa := unitAttachment("rotate", []string{"i-up", "i-down"}, true, "K1")
+	rs := unitReconcilers(t, (&unitClock{t: bootedAt}).now, cloud, kpa)
+
+	got := attachPass(t, rs.Attachments, kpa)
+
+	if w.key["i-down"] != "K2" || attachmentReason(got, "i-down") != "True/Attached" {
+		t.Fatalf("the stopped instance: key %q, Attached=%s", w.key["i-down"], attachmentReason(got, "i-down"))
+	}
+	for _, s := range got.Status.Instances {
+		c := ecsv1alpha1.FindInstanceCondition(s.Conditions, ecsv1alpha1.ConditionRebooted)
+		want := "Unknown/Rebooting" // accepted by ECS
+		if s.InstanceID == "i-down" {
+			want = "False/InstanceStopped"
+		}
+		if c == nil || string(c.Status)+"/"+c.Reason != want {
+			t.Errorf("%s: Rebooted=%+v, want %s", s.InstanceID, c, want)
+		}
+	}
+}
