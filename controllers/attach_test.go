@@ -227,3 +227,38 @@ func conditionOf(v *subject, id string) *ecsv1alpha1.InstanceCondition {
 	}
 	return nil
 }
+
+var _ = Describe("Two attachments of different key pairs on the same instances", func() {
+	It("do not replace each other's key back and forth: the second is left out and says who holds them", func() {
+		fleet := linux("i-dual", 10, "Running", testKey)
+		emu, url := startEmulator(rotationFleet(fleet))
+		namespace := newNamespace()
+		startManager(managerOptions{endpoint: url, namespace: namespace})
+
+		first := newAttachment(namespace, "to-k2", newKey, idsOf(fleet), "*")
+		attachWithReboot(first, 10, 5*time.Minute)
+		Expect(k8sClient.Create(suiteCtx, first)).To(Succeed())
+		eventuallyView(first, ecsv1alpha1.ConditionReady, "True/Ready", time.Minute)
+
+		second := newAttachment(namespace, "to-break-glass", otherKey, idsOf(fleet), "*")
+		attachWithReboot(second, 10, 5*time.Minute)
+		Expect(k8sClient.Create(suiteCtx, second)).To(Succeed())
+		stalled := eventuallyView(second, ecsv1alpha1.ConditionStalled, "True/PartiallyFailed", time.Minute)
+		Expect(countReasonsIn(stalled.Status, ecsv1alpha1.ConditionAttached)).To(Equal(map[string]int{ecsv1alpha1.ReasonClaimedByOther: 10}))
+		Expect(conditionOf(stalled, idsOf(fleet)[0]).Message).To(ContainSubstring(namespace + "/to-k2"))
+		Expect(conditionOf(stalled, idsOf(fleet)[0]).Message).To(ContainSubstring(newKey + " on"))
+
+		Eventually(func(g Gomega) {
+			holder := fetchView(first)
+			g.Expect(statusCondition(holder.Status, ecsv1alpha1.ConditionReady)).To(Equal("True/Ready"))
+			g.Expect(conditionOf(holder, idsOf(fleet)[0]).Message).To(ContainSubstring(namespace + "/to-break-glass wants " + otherKey + " on"))
+		}, time.Minute, 200*time.Millisecond).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(emu.Stats().Calls["AttachKeyPair"]).To(Equal(1), "only the first attachment ever attached")
+			for _, id := range idsOf(fleet) {
+				g.Expect(keysOf(emu)[id]).To(Equal(newKey), id)
+				g.Expect(emu.Stats().Reboots[id]).To(Equal(1), id)
+			}
+		}, 3*time.Second, 200*time.Millisecond).Should(Succeed())
+	})
+})

@@ -96,6 +96,12 @@ func TestOpposingHolder(t *testing.T) {
 			[]peerInstance{peer(detachments, "K0", ecsv1alpha1.ReasonDetached, t0)}, nil, false},
 		{"another attachment of the same key: not opposed", self,
 			[]peerInstance{peer(attachments, "K1", ecsv1alpha1.ReasonAttached, t0)}, nil, false},
+		{"an attachment of another key put it on: claimed (each would replace the other's)", self,
+			[]peerInstance{peer(attachments, "K9", ecsv1alpha1.ReasonAttached, t0)}, nil, true},
+		{"an attachment of another key found it on already: claimed", self,
+			[]peerInstance{peer(attachments, "K9", ecsv1alpha1.ReasonAlreadyAttached, t0)}, nil, true},
+		{"an attachment of another key left it alone for this object: free", self,
+			[]peerInstance{peer(attachments, "K9", ecsv1alpha1.ReasonClaimedByOther, t0)}, nil, false},
 		{"both hold it (a race across a restart): the older keeps it", holding(self),
 			[]peerInstance{peer(detachments, "K1", ecsv1alpha1.ReasonDetached, t0.Add(-time.Hour))}, nil, true},
 		{"both hold it: this object is older", holding(self),
@@ -114,8 +120,18 @@ func TestOpposingHolder(t *testing.T) {
 			if claimed != tc.claimed {
 				t.Fatalf("claimed = %v (%+v), want %v", claimed, h, tc.claimed)
 			}
-			if claimed && h.kind != detachments {
-				t.Fatalf("holder %+v is not the detachment", h)
+			if !claimed {
+				return
+			}
+			// Every case that claims has one opposing object: the first peer, or the ledger's.
+			wantKind, wantKey := func() (*kind, string) {
+				if len(tc.peers) > 0 {
+					return tc.peers[0].kind, tc.peers[0].keyPairName
+				}
+				return tc.ledger.kind, tc.ledger.keyPairName
+			}()
+			if h.kind != wantKind || h.keyPairName != wantKey {
+				t.Fatalf("holder %+v, want the %s of %s", h, wantKind.name, wantKey)
 			}
 		})
 	}

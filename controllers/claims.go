@@ -13,7 +13,9 @@ import (
 )
 
 // A KeyPairDetachment and a KeyPairAttachment of the same key pair that name the same instance
-// want opposite things. They are reported, not fought over: the first to hold the instance
+// want opposite things, and so do two KeyPairAttachments of different key pairs (an instance
+// carries one key: with replaceKeyPairs ["*"] each would replace the other's, a reboot each
+// time, for ever). They are reported, not fought over: the first to hold the instance
 // keeps it, the second leaves it alone with Detached/Attached=False/ClaimedByOther naming the
 // first, and the first names the second in its own condition's message. An object holds an
 // instance once its status says the instance is as it wants (done or already) or that its
@@ -30,17 +32,23 @@ type claimant struct {
 	holds bool
 }
 
-// holder is the object of the other kind that holds an instance.
+// holder is the opposing object that holds an instance.
 type holder struct {
 	kind *kind
 	ref  types.NamespacedName
 	// name is how the claimant names it.
 	name string
+	// keyPairName is the key pair it wants on or off the instance.
+	keyPairName string
 }
 
-// opposes reports whether an object of kind k on key pair key wants the opposite of self.
+// opposes reports whether an object of kind k on key pair key wants the opposite of self: the
+// other kind on the same key pair, or another attachment of a different key pair.
 func (c claimant) opposes(k *kind, key string) bool {
-	return k != c.kind && key == c.keyPairName
+	if k != c.kind {
+		return key == c.keyPairName
+	}
+	return k == attachments && key != c.keyPairName
 }
 
 // holdsInStatus reports whether a reason of kind k's change condition holds the instance.
@@ -59,7 +67,7 @@ func opposingHolder(self claimant, peers []peerInstance, ledger *changeClaim) (h
 		if !self.opposes(p.kind, p.keyPairName) {
 			continue
 		}
-		h := holder{kind: p.kind, ref: p.ref, name: p.name}
+		h := holder{kind: p.kind, ref: p.ref, name: p.name, keyPairName: p.keyPairName}
 		reason := p.changeReason()
 		switch {
 		case holdsInStatus(p.kind, reason):
@@ -74,7 +82,8 @@ func opposingHolder(self claimant, peers []peerInstance, ledger *changeClaim) (h
 		}
 	}
 	if ledger != nil && !ledgerSeen && !self.holds && self.opposes(ledger.kind, ledger.keyPairName) {
-		return holder{kind: ledger.kind, ref: ledger.ref, name: ledger.kind.name + " " + ledger.ref.String()}, true
+		return holder{kind: ledger.kind, ref: ledger.ref, name: ledger.kind.name + " " + ledger.ref.String(),
+			keyPairName: ledger.keyPairName}, true
 	}
 	return holder{}, false
 }
@@ -151,14 +160,22 @@ func (run *run) retainClaims() {
 	run.r.claims.retain(run.obj.GetUID(), func(key string) bool { return keys[key] })
 }
 
-// wakeHolders wakes the objects this pass newly left instances alone for.
+// wakeHolders wakes the objects this pass newly left instances alone for, so that they name
+// this object. The holder reads this object's status from the informer cache, which may not
+// show the write just made when the holder runs at once; a converged holder would then not run
+// again before its resync. So it is woken again once the cache has had time to catch up.
 func (run *run) wakeHolders() {
 	for _, h := range run.wakeAfterWrite {
 		if wake := run.r.wakes[h.kind]; wake != nil {
 			wake(h.ref)
+			time.AfterFunc(cacheCatchUp, func() { wake(h.ref) })
 		}
 	}
 }
+
+// cacheCatchUp is how long after its own write an object's status is, in practice, in the
+// informer cache of the same process (a watch event on a local API server: milliseconds).
+const cacheCatchUp = 2 * time.Second
 
 // contestNote ends the message with which a holder names the objects that left an instance
 // alone for it.
@@ -175,15 +192,14 @@ func (run *run) noteContests() {
 			continue
 		}
 		var losers []string
-		wish := ""
 		for _, p := range run.peers[i.id()] {
 			if self.opposes(p.kind, p.keyPairName) && p.changeReason() == ecsv1alpha1.ReasonClaimedByOther {
-				losers, wish = append(losers, p.name), p.kind.wish
+				losers = append(losers, fmt.Sprintf("%s wants %s %s", p.name, p.keyPairName, p.kind.wish))
 			}
 		}
 		msg := ""
 		if len(losers) > 0 {
-			msg = fmt.Sprintf("%s wants %s %s too and %s", strings.Join(losers, ", "), run.obj.Spec.KeyPairName, wish, contestNote)
+			msg = fmt.Sprintf("%s and %s", strings.Join(losers, "; "), contestNote)
 		} else if !strings.HasSuffix(c.Message, contestNote) {
 			continue
 		}

@@ -166,7 +166,7 @@ func (run *run) classify(ctx context.Context, i *instance) {
 		if h, claimed := run.claimedByOther(i); claimed {
 			i.want = wantMismatch
 			i.setChange(metav1.ConditionFalse, ecsv1alpha1.ReasonClaimedByOther, fmt.Sprintf(
-				"%s claimed it first and wants %s %s; left alone: remove it from one of the two specs", h.name, key, h.kind.wish))
+				"%s claimed it first and wants %s %s; left alone: remove it from one of the two specs", h.name, h.keyPairName, h.kind.wish))
 			return
 		}
 	}
