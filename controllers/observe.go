@@ -145,7 +145,7 @@ func (run *run) describe(ctx context.Context, cloud ecs.Client, targets []*insta
 
 // classify sets the change condition (Detached or Attached) from the observation. Instances
 // the kind wants to change are left for the change phase (their condition says what happens
-// next), unless an object of the other kind claimed them first (claims.go).
+// next), unless an opposing object claimed them first (claims.go).
 func (run *run) classify(ctx context.Context, i *instance) {
 	k, key := run.kind, run.obj.Spec.KeyPairName
 	previous := i.changeReason()

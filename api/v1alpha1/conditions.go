@@ -81,9 +81,10 @@ const (
 	ReasonInstanceLocked = "InstanceLocked"
 	// ReasonDetachFailed (False): any other per-instance failure; the message carries the code.
 	ReasonDetachFailed = "DetachFailed"
-	// ReasonClaimedByOther (False, Detached or Attached): an object of the other kind, on the
-	// same key pair, claimed the instance first and wants the opposite; left alone, and the
-	// message names that object. Remove the instance from one of the two specs.
+	// ReasonClaimedByOther (False, Detached or Attached): an object that wants the opposite (the
+	// other kind on the same key pair, or an attachment of another key pair) claimed the
+	// instance first; left alone, and the message names that object. Remove the instance from
+	// one of the two specs.
 	ReasonClaimedByOther = "ClaimedByOther"
 )
 

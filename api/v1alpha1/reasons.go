@@ -88,7 +88,7 @@ var (
 	instanceLocked   = ReasonInfo{metav1.ConditionFalse, OutcomeFailed, "ECS holds an operation lock on them; retried at the next resync"}
 	// claimedByOther is the same conflict seen from either kind.
 	claimedByOther = ReasonInfo{metav1.ConditionFalse, OutcomeFailed,
-		"an object of the other kind claimed them first and wants the opposite; remove from one spec"}
+		"another object claimed them first and wants another key state; remove from one spec"}
 )
 
 // InstanceReasonInfo looks a reason up; an unknown one (written by a newer version) is
