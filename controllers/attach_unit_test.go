@@ -228,7 +228,7 @@ func TestAttachmentStatusRoundTrip(t *testing.T) {
 	kpa.Status = ecsv1alpha1.KeyPairAttachmentStatus{ObservedGeneration: 3,
 		Conditions: []metav1.Condition{{Type: ecsv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready"}},
 		Summary:    ecsv1alpha1.AttachmentSummary{Total: 1, Attached: 1, Rebooted: 1},
-		Plan:       &ecsv1alpha1.Plan{Generation: 3, Detach: 1, Summary: "attach 1 (1 calls)"},
+		Plan:       &ecsv1alpha1.Plan{Generation: 3, Changes: 1, Summary: "attach 1 (1 calls)"},
 		Instances: []ecsv1alpha1.AttachmentInstanceStatus{{InstanceID: "i-a", LastRequestID: "R",
 			Attach: &ecsv1alpha1.DetachRecord{Proof: ecsv1alpha1.DetachProofAnswer, At: at}, AttachingSince: &at, AttachRetries: 2,
 			Reboot:     &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &at},

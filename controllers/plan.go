@@ -125,7 +125,7 @@ func (run *run) writePlan() {
 		detached := i.condition(run.kind.condition)
 		switch {
 		case detached.Reason == run.kind.would:
-			p.Detach++
+			p.Changes++
 			if !spec.Reboot.Enabled {
 				continue
 			}
@@ -144,7 +144,7 @@ func (run *run) writePlan() {
 		}
 	}
 	p.Reboot = int32(len(rebootQueue))
-	p.DetachCalls = ceilDiv(p.Detach, ecs.MaxDetachIDs)
+	p.ChangeCalls = ceilDiv(p.Changes, ecs.MaxDetachIDs)
 	maxConcurrent := max(spec.Reboot.MaxConcurrent, 1)
 	p.RebootWaves = ceilDiv(p.Reboot, int(maxConcurrent))
 	for n, i := range rebootQueue {
@@ -163,7 +163,7 @@ func (run *run) writePlan() {
 
 // planSummary is the plan in one line, for kubectl's PLAN column and the Ready message.
 func (run *run) planSummary(p ecsv1alpha1.Plan) string {
-	s := fmt.Sprintf("%s %d (%s)", run.kind.verb, p.Detach, plural(p.DetachCalls, "call"))
+	s := fmt.Sprintf("%s %d (%s)", run.kind.verb, p.Changes, plural(p.ChangeCalls, "call"))
 	if run.obj.Spec.Reboot.Enabled {
 		s += fmt.Sprintf(", reboot %d in %s", p.Reboot, plural(p.RebootWaves, "wave"))
 	}
@@ -221,7 +221,7 @@ func (r *Reconciler) estimate(total int, p ecsv1alpha1.Plan, rebootDuration time
 	pollsPerWave := int(rebootDuration/r.RebootPollInterval) + 1
 	describesPerPoll := int(ceilDiv(int32(maxConcurrent), ecs.MaxDescribeIDs))
 	polls := int(p.RebootWaves) * pollsPerWave * describesPerPoll
-	calls := int(ceilDiv(int32(total), ecs.MaxDescribeIDs)) + 1 + int(ceilDiv(p.Detach, ecs.MaxCloudAssistantIDs)) + int(p.DetachCalls) +
+	calls := int(ceilDiv(int32(total), ecs.MaxDescribeIDs)) + 1 + int(ceilDiv(p.Changes, ecs.MaxCloudAssistantIDs)) + int(p.ChangeCalls) +
 		int(ceilDiv(p.Reboot, ecs.MaxRebootIDs)) + int(p.RebootWaves) + polls
 	d := time.Duration(p.RebootWaves) * (rebootDuration + r.RebootPollInterval)
 	if r.ecsQPS > 0 {

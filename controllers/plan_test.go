@@ -48,7 +48,7 @@ var _ = Describe("Looking before leaping", func() {
 		plan := planned.Status.Plan
 		Expect(plan).NotTo(BeNil())
 		Expect(*plan).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
-			"Generation": Equal(planned.Generation), "Detach": BeEquivalentTo(45), "DetachCalls": BeEquivalentTo(1),
+			"Generation": Equal(planned.Generation), "Changes": BeEquivalentTo(45), "ChangeCalls": BeEquivalentTo(1),
 			"Reboot": BeEquivalentTo(40), "RebootWaves": BeEquivalentTo(4), "Unchanged": BeEquivalentTo(5),
 			"Discrepancies": BeEquivalentTo(5), "Summary": ContainSubstring("detach 45 (1 call), reboot 40 in 4 waves, 5 left alone"),
 		}))
@@ -70,20 +70,20 @@ var _ = Describe("Looking before leaping", func() {
 		Expect(k8sClient.Update(suiteCtx, apply)).To(Succeed())
 		done := eventuallyCondition(obj, ecsv1alpha1.ConditionReady, "False/PartiallyFailed", 2*time.Minute)
 		stats = emu.Stats()
-		Expect(stats.Calls["DetachKeyPair"]).To(BeEquivalentTo(plan.DetachCalls))
+		Expect(stats.Calls["DetachKeyPair"]).To(BeEquivalentTo(plan.ChangeCalls))
 		Expect(stats.Reboots).To(HaveLen(int(plan.Reboot)))
 		for id, n := range stats.Reboots {
 			Expect(n).To(Equal(1), "instance %s", id)
 		}
 		Expect(stats.MaxConcurrentReboots).To(BeNumerically("<=", 10))
-		Expect(done.Status.Summary.Detached).To(BeEquivalentTo(plan.Detach + plan.Unchanged))
+		Expect(done.Status.Summary.Detached).To(BeEquivalentTo(plan.Changes + plan.Unchanged))
 		Expect(done.Status.Summary.Rebooted).To(BeEquivalentTo(plan.Reboot))
 		Expect(done.Status.Summary.Failed).To(BeEquivalentTo(plan.Discrepancies))
 		Expect(countReasons(done, ecsv1alpha1.ConditionRebooted)[ecsv1alpha1.ReasonInstanceStopped]).To(Equal(5))
 		for _, action := range []string{"DescribeKeyPairs", "DescribeCloudAssistantStatus"} {
 			Expect(stats.Calls[action]).To(Equal(beforeApply[action]), "%s is not asked again by the Apply that follows its plan", action)
 		}
-		Expect(done.Status.Plan.Detach).To(BeEquivalentTo(45), "the plan stays beside the outcome")
+		Expect(done.Status.Plan.Changes).To(BeEquivalentTo(45), "the plan stays beside the outcome")
 	})
 
 	It("shows a reboot permission denial in PreflightPassed before anything is changed", func() {

@@ -99,7 +99,7 @@ func TestPlanChangesNothingAndApplyProceedsFromIt(t *testing.T) {
 	if cloud.calls["RebootInstances"] != 1 {
 		t.Errorf("RebootInstances %d times, want one reboot of the first wave", cloud.calls["RebootInstances"])
 	}
-	if got.Status.Plan == nil || got.Status.Plan.Detach != 3 {
+	if got.Status.Plan == nil || got.Status.Plan.Changes != 3 {
 		t.Errorf("the plan is kept to compare with the outcome: %+v", got.Status.Plan)
 	}
 }
@@ -127,7 +127,7 @@ func expectMixedPlan(t *testing.T, got *ecsv1alpha1.KeyPairDetachment, res ctrl.
 	if p == nil {
 		t.Fatal("no status.plan")
 	}
-	counts := [6]int32{p.Detach, p.DetachCalls, p.Reboot, p.RebootWaves, p.Unchanged, p.Discrepancies}
+	counts := [6]int32{p.Changes, p.ChangeCalls, p.Reboot, p.RebootWaves, p.Unchanged, p.Discrepancies}
 	if counts != [6]int32{3, 1, 2, 2, 1, 2} {
 		t.Errorf("plan %+v", *p)
 	}

@@ -22,16 +22,18 @@ type Plan struct {
 	Generation int64 `json:"generation"`
 	// MadeAt is when the observation behind the plan was made.
 	MadeAt metav1.Time `json:"madeAt"`
-	// Detach counts the instances that carry the key pair and would be detached.
-	Detach int32 `json:"detach"`
-	// DetachCalls is the number of DetachKeyPair calls (at most 50 instances each).
-	DetachCalls int32 `json:"detachCalls"`
-	// Reboot counts the instances that would be rebooted (Running ones this object detaches,
-	// plus those it detached earlier and still owes a reboot).
+	// Changes counts the instances whose key pair an Apply would change: detach from (a
+	// KeyPairDetachment) or attach to (a KeyPairAttachment).
+	Changes int32 `json:"changes"`
+	// ChangeCalls is the number of DetachKeyPair or AttachKeyPair calls (at most 50
+	// instances each).
+	ChangeCalls int32 `json:"changeCalls"`
+	// Reboot counts the instances that would be rebooted (Running ones this object changes,
+	// plus those it changed earlier and still owes a reboot).
 	Reboot int32 `json:"reboot"`
 	// RebootWaves is ⌈reboot / spec.reboot.maxConcurrent⌉: how many rounds the rollout takes.
 	RebootWaves int32 `json:"rebootWaves"`
-	// Unchanged counts the instances that need nothing (the key is not on them).
+	// Unchanged counts the instances that need nothing (already as the object wants them).
 	Unchanged int32 `json:"unchanged"`
 	// Discrepancies counts the instances an Apply would leave alone and report as failed
 	// (Windows, not found, another key, locked, no alternate access).
