@@ -133,12 +133,7 @@ var detachments = &kind{
 	newObject: func() client.Object { return &ecsv1alpha1.KeyPairDetachment{} },
 	newList:   func() client.ObjectList { return &ecsv1alpha1.KeyPairDetachmentList{} },
 	items: func(list client.ObjectList) []client.Object {
-		items := list.(*ecsv1alpha1.KeyPairDetachmentList).Items
-		out := make([]client.Object, len(items))
-		for n := range items {
-			out[n] = &items[n]
-		}
-		return out
+		return objectsOf(list.(*ecsv1alpha1.KeyPairDetachmentList).Items)
 	},
 	adapt: func(o client.Object, _ func(string) bool) *subject {
 		kpd := o.(*ecsv1alpha1.KeyPairDetachment)
@@ -179,16 +174,23 @@ var attachments = &kind{
 	newObject: func() client.Object { return &ecsv1alpha1.KeyPairAttachment{} },
 	newList:   func() client.ObjectList { return &ecsv1alpha1.KeyPairAttachmentList{} },
 	items: func(list client.ObjectList) []client.Object {
-		items := list.(*ecsv1alpha1.KeyPairAttachmentList).Items
-		out := make([]client.Object, len(items))
-		for n := range items {
-			out[n] = &items[n]
-		}
-		return out
+		return objectsOf(list.(*ecsv1alpha1.KeyPairAttachmentList).Items)
 	},
 	adapt: func(o client.Object, keep func(string) bool) *subject {
 		return adaptAttachment(o.(*ecsv1alpha1.KeyPairAttachment), keep)
 	},
+}
+
+// objectsOf points at a typed list's items, without copying them.
+func objectsOf[T any, PT interface {
+	*T
+	client.Object
+}](items []T) []client.Object {
+	out := make([]client.Object, len(items))
+	for n := range items {
+		out[n] = PT(&items[n])
+	}
+	return out
 }
 
 // kinds are the kinds the manager runs, each with its own controller.

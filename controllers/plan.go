@@ -177,8 +177,8 @@ func (run *run) planSummary(p ecsv1alpha1.Plan) string {
 	if p.NextWindowOpening != nil {
 		s += ", window opens " + p.NextWindowOpening.UTC().Format("2006-01-02 15:04Z")
 	}
-	if pf := run.preflightFound; pf != nil && pf.blocks {
-		s = "BLOCKED (" + pf.reason + "): " + s
+	if run.preflightBlocks() {
+		s = "BLOCKED (" + run.preflightFound.reason + "): " + s
 	}
 	return s
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,22 +14,26 @@ import (
 )
 
 // preflightResult is the object's PreflightPassed condition as this pass found it. blocks says
-// that nothing may be detached: the detach would never take effect (no permission to reboot,
+// that nothing may be changed: the change would never take effect (no permission to reboot,
 // no balance), and a half-done rollout is worse than none.
 type preflightResult struct {
-	passed  bool
 	reason  string
 	message string
 	blocks  bool
 }
+
+func (p *preflightResult) passed() bool { return p.reason == ecsv1alpha1.ReasonPreflightOK }
+
+// preflightBlocks reports whether this pass's pre-flight forbids any change.
+func (run *run) preflightBlocks() bool { return run.preflightFound != nil && run.preflightFound.blocks }
 
 // accessCheck is what a pass learned of the instances' other way in: whether the Cloud
 // Assistant agent runs on each (true) or not (false); absent: not checked.
 type accessCheck map[string]bool
 
 // preflight checks, before anything is changed, what would make the change unsafe or
-// pointless: every instance about to be detached is asked whether its Cloud Assistant agent
-// runs (with spec.requireAlternateAccess those without one keep their key), and, with reboot
+// pointless: every instance about to be changed is asked whether its Cloud Assistant agent
+// runs (with spec.requireAlternateAccess those without one are left as they are), and, with reboot
 // enabled, a RebootInstances dry run with AllTogether asks whether the reboots would be
 // accepted (SuccessFirst answers DRYRUN.SUCCESS whatever would happen). An error is a call
 // that should be retried; the pass then changes nothing.
@@ -40,7 +43,8 @@ func (run *run) preflight(ctx context.Context, cloud ecs.Client, carriers []*ins
 	}
 	if run.windowErr != nil && run.obj.Spec.Reboot.Enabled {
 		run.refuse(ctx, &preflightResult{reason: ecsv1alpha1.ReasonRebootRefused, blocks: true, message: fmt.Sprintf(
-			"spec.reboot.window cannot be read by this manager (%v): no reboot could start, so nothing is detached", run.windowErr)})
+			"spec.reboot.window cannot be read by this manager (%v): no reboot could start, so nothing is %s",
+			run.windowErr, run.kind.past)})
 		return nil
 	}
 	access, accessNote, err := run.checkAlternateAccess(ctx, cloud, carriers)
@@ -60,11 +64,11 @@ func (run *run) preflight(ctx context.Context, cloud ecs.Client, carriers []*ins
 	if run.obj.Spec.RequireAlternateAccess {
 		for _, id := range without {
 			run.table.byID[id].setChange(metav1.ConditionFalse, ecsv1alpha1.ReasonNoAlternateAccess,
-				fmt.Sprintf("No running Cloud Assistant agent%s: without the key nobody may be able to log in; "+
-					"the key is left on (spec.requireAlternateAccess)", accessNote))
+				fmt.Sprintf("No running Cloud Assistant agent%s: nobody may be able to log in after the %s; "+
+					"its key is left as it is (spec.requireAlternateAccess)", accessNote, run.kind.verb))
 		}
 	}
-	result := &preflightResult{passed: true, reason: ecsv1alpha1.ReasonPreflightOK,
+	result := &preflightResult{reason: ecsv1alpha1.ReasonPreflightOK,
 		message: fmt.Sprintf("%d instances to change: every one has a running Cloud Assistant agent", len(carriers))}
 	if len(without) > 0 {
 		result = &preflightResult{reason: ecsv1alpha1.ReasonNoAlternateAccess,
@@ -76,7 +80,7 @@ func (run *run) preflight(ctx context.Context, cloud ecs.Client, carriers []*ins
 		} else if refusal != nil {
 			refusal.message += "; " + result.message
 			result = refusal
-		} else if result.passed {
+		} else if result.passed() {
 			result.message += "; the reboot dry run passed"
 		}
 	}
@@ -88,7 +92,7 @@ func (run *run) preflight(ctx context.Context, cloud ecs.Client, carriers []*ins
 func (run *run) refuse(ctx context.Context, result *preflightResult) {
 	run.preflightFound = result
 	if result.blocks && !run.planning() {
-		ctrl.LoggerFrom(ctx).Info("Pre-flight check failed; nothing is detached", "reason", result.reason, "detail", result.message)
+		ctrl.LoggerFrom(ctx).Info("Pre-flight check failed; nothing is changed", "reason", result.reason, "detail", result.message)
 		run.problem = &objectProblem{Reason: ecsv1alpha1.ReasonPreflightFailed, Message: result.message}
 	}
 }
@@ -96,9 +100,9 @@ func (run *run) refuse(ctx context.Context, result *preflightResult) {
 // noAccessMessage says which instances have no agent running; stopped ones are counted apart,
 // since an agent reports only while its instance runs.
 func (run *run) noAccessMessage(total int, without []string, stopped int, note string) string {
-	action := "their key will be detached all the same: set spec.requireAlternateAccess to keep it"
+	action := fmt.Sprintf("they will be %s all the same: set spec.requireAlternateAccess to keep their key as it is", run.kind.past)
 	if run.obj.Spec.RequireAlternateAccess {
-		action = "they keep their key (spec.requireAlternateAccess)"
+		action = "they keep their key as it is (spec.requireAlternateAccess)"
 	}
 	if stopped > 0 {
 		note += fmt.Sprintf("; %d of them are not Running, and an agent reports only while its instance runs", stopped)
@@ -157,15 +161,15 @@ func (run *run) rebootDryRun(ctx context.Context, cloud ecs.Client, carriers []*
 		if err == nil {
 			continue
 		}
-		code := ecs.ErrorCode(err)
+		code, k := ecs.ErrorCode(err), run.kind
 		switch {
-		case rebootNotPermitted(code):
+		case ecs.IsPermissionDenied(err):
 			return &preflightResult{reason: ecsv1alpha1.ReasonRebootNotPermitted, blocks: true, message: fmt.Sprintf(
-				"The identity%s may not reboot the instances (RebootInstances dry run: %s); nothing is detached "+
-					"until it may, since the detach would never take effect", run.credentialsSource(), code)}, nil
-		case code == "InsufficientBalance":
+				"The identity%s may not reboot the instances (RebootInstances dry run: %s); nothing is %s "+
+					"until it may, since the %s would never take effect", run.credentialsSource(), code, k.past, k.verb)}, nil
+		case code == ecs.CodeInsufficientBalance:
 			return &preflightResult{reason: ecsv1alpha1.ReasonRebootRefused, blocks: true, message: fmt.Sprintf(
-				"ECS would refuse every reboot (dry run: %s); nothing is detached until it would not", code)}, nil
+				"ECS would refuse every reboot (dry run: %s); nothing is %s until it would not", code, k.past)}, nil
 		case ecs.Classify(err) == ecs.ClassRetryable:
 			return nil, err
 		default:
@@ -178,19 +182,13 @@ func (run *run) rebootDryRun(ctx context.Context, cloud ecs.Client, carriers []*
 	return nil, nil
 }
 
-// rebootNotPermitted reports whether a dry run's code says the identity lacks permission.
-func rebootNotPermitted(code string) bool {
-	return code == "Forbidden" || strings.HasPrefix(code, "Forbidden.RAM") || strings.HasPrefix(code, "NoPermission") ||
-		code == "Forbidden.NotAuthorized"
-}
-
 // setPreflightCondition writes the pass's pre-flight result. A pass that checked nothing keeps
 // the last result when it passed (a converged object's status stays as it is), and otherwise
 // says that nothing is left to check once nothing carries the key.
 func (run *run) setPreflightCondition(set func(t string, status metav1.ConditionStatus, reason, message string)) {
 	previous := meta.FindStatusCondition(run.obj.Status.Conditions, ecsv1alpha1.ConditionPreflightPassed)
 	switch p := run.preflightFound; {
-	case p != nil && p.passed:
+	case p != nil && p.passed():
 		set(ecsv1alpha1.ConditionPreflightPassed, metav1.ConditionTrue, p.reason, p.message)
 	case p != nil:
 		set(ecsv1alpha1.ConditionPreflightPassed, metav1.ConditionFalse, p.reason, p.message)

@@ -21,16 +21,18 @@ func (run *run) mayStartRebootsNow() bool {
 	return run.mayStartReboots() && run.windowOpen()
 }
 
+// windowWait says what due reboots wait for: the window's next opening, or a fix of a window
+// this manager cannot read.
+func (run *run) windowWait() string {
+	if run.windowErr != nil {
+		return fmt.Sprintf("spec.reboot.window, which this manager cannot read (%v): fix the time zone", run.windowErr)
+	}
+	return fmt.Sprintf("the reboot window %s; next opening %s", run.window, run.window.NextOpening(run.now).UTC().Format(time.RFC3339))
+}
+
 // holdForWindow marks a due reboot as waiting for the window's next opening.
 func (run *run) holdForWindow(i *instance) {
-	if run.windowErr != nil {
-		i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonWaitingForWindow,
-			fmt.Sprintf("spec.reboot.window cannot be read by this manager: %v", run.windowErr))
-		return
-	}
-	i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonWaitingForWindow,
-		fmt.Sprintf("Waiting for the reboot window %s; next opening %s", run.window,
-			run.window.NextOpening(run.now).UTC().Format(time.RFC3339)))
+	i.set(ecsv1alpha1.ConditionRebooted, metav1.ConditionUnknown, ecsv1alpha1.ReasonWaitingForWindow, "Waiting for "+run.windowWait())
 }
 
 // waitingForWindow counts the reboots held for the window.
@@ -55,11 +57,6 @@ func (run *run) idleRequeue() time.Duration {
 
 // windowReadiness is the Ready condition while the only work left waits for the window.
 func (run *run) windowReadiness(waiting int) metav1.Condition {
-	if run.windowErr != nil {
-		return metav1.Condition{Status: metav1.ConditionFalse, Reason: ecsv1alpha1.ReasonWaitingForWindow, Message: fmt.Sprintf(
-			"%d reboots wait: spec.reboot.window cannot be read by this manager (%v); fix the time zone", waiting, run.windowErr)}
-	}
-	return metav1.Condition{Status: metav1.ConditionFalse, Reason: ecsv1alpha1.ReasonWaitingForWindow, Message: fmt.Sprintf(
-		"%d reboots wait for the reboot window %s; next opening %s", waiting, run.window,
-		run.window.NextOpening(run.now).UTC().Format(time.RFC3339))}
+	return metav1.Condition{Status: metav1.ConditionFalse, Reason: ecsv1alpha1.ReasonWaitingForWindow,
+		Message: fmt.Sprintf("%d reboots wait for %s", waiting, run.windowWait())}
 }

@@ -206,22 +206,18 @@ func (run *run) observeAndChange(ctx context.Context, cloud ecs.Client) (stop bo
 		result, err = run.cloudError(ctx, perr)
 		return true, result, err
 	}
-	if run.planning() {
+	switch {
+	case run.planning():
 		run.markWouldChange(carriers)
 		if err == nil && run.fullPassObserved {
 			run.rememberPlan(carriers)
 		}
-		if err != nil {
-			result, err = run.cloudError(ctx, err)
-			return true, result, err
-		}
-		return false, ctrl.Result{}, nil
-	}
-	if run.problem != nil { // the pre-flight refused: nothing is changed, and it is asked again soon
+	case run.preflightBlocks(): // nothing is changed, and the pre-flight is asked again soon
 		return true, run.backOff(), nil
-	}
-	if derr := run.change(ctx, cloud); err == nil {
-		err = derr
+	default:
+		if derr := run.change(ctx, cloud); err == nil {
+			err = derr
+		}
 	}
 	if err != nil {
 		result, err = run.cloudError(ctx, err)

@@ -109,7 +109,7 @@ var codeClasses = map[string]Class{
 
 	// Not in the table: an account that cannot pay refuses every change until someone pays;
 	// like a permission, only the environment can fix it.
-	"InsufficientBalance": ClassCredentials,
+	CodeInsufficientBalance: ClassCredentials,
 
 	"InvalidKeyPairName.NotFound": ClassObjectTerminal,
 	"InvalidRegionId.NotFound":    ClassObjectTerminal,
@@ -219,6 +219,18 @@ func NeverSent(err error) bool {
 	}
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// CodeInsufficientBalance is ECS's refusal of every billable change on an account in arrears.
+const CodeInsufficientBalance = "InsufficientBalance"
+
+// IsPermissionDenied reports whether ECS refused the call because the identity's RAM policy
+// does not allow it, as opposed to credentials ECS does not accept at all: the identity works,
+// it may just not do this.
+func IsPermissionDenied(err error) bool {
+	code := ErrorCode(err)
+	return code == "Forbidden" || code == "Forbidden.RAM" || code == "Forbidden.NotAuthorized" ||
+		strings.HasPrefix(code, "Forbidden.RAM.") || strings.HasPrefix(code, "NoPermission")
 }
 
 // IsThrottling reports whether ECS (not the client-side limiter) refused the call for rate.

@@ -154,3 +154,21 @@ func sdkError(status int, code, message, requestID string) *tea.SDKError {
 		},
 	})
 }
+
+// TestIsPermissionDenied: a RAM policy that does not allow the action, not credentials ECS
+// rejects, and not any other refusal.
+func TestIsPermissionDenied(t *testing.T) {
+	for code, want := range map[string]bool{
+		"Forbidden.RAM": true, "Forbidden": true, "Forbidden.NotAuthorized": true, "NoPermission": true,
+		"NoPermission.RebootInstances": true,
+		"Forbidden.AccessKeyDisabled":  false, "InvalidAccessKeyId.NotFound": false, "InsufficientBalance": false,
+		"IncorrectInstanceStatus": false, "Throttling.User": false,
+	} {
+		if got := IsPermissionDenied(sdkError(403, code, "", "")); got != want {
+			t.Errorf("IsPermissionDenied(%s) = %v, want %v", code, got, want)
+		}
+	}
+	if IsPermissionDenied(context.DeadlineExceeded) {
+		t.Error("a transport error is not a permission denial")
+	}
+}
