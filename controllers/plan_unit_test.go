@@ -190,3 +190,73 @@ func TestApplyObservesAfreshWhenThePlanIsStale(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanMidRolloutNeverRebootsTwice: switching to Plan in the middle of a rollout, then back
+// to Apply, starts no reboot while planning, lets the one in flight settle, and reboots each
+// instance exactly once in all.
+func TestPlanMidRolloutNeverRebootsTwice(t *testing.T) {
+	ids := []string{"i-a", "i-b", "i-c"}
+	w := newWorld(ids)
+	clock := &unitClock{t: bootedAt.Add(time.Hour)}
+	rebooted := map[string]int{}
+	cloud := &fakeECS{t: t, DescribeInstancesFn: w.describe,
+		DetachKeyPairFn: func(_ string, ids []string) (ecs.BatchResult, error) { return w.detachAll(ids), nil },
+		RebootInstancesFn: func(ids []string, _ bool) (ecs.BatchResult, error) {
+			for _, id := range ids {
+				rebooted[id]++
+				w.start[id] = clock.t.Add(time.Minute).Truncate(time.Minute)
+			}
+			return allSucceed(ids), nil
+		}}
+	obj := unitObject("toggle", ids, true)
+	obj.Spec.Reboot.MaxConcurrent = 1
+	r := unitReconciler(t, clock.now, cloud, obj)
+	setMode := func(mode ecsv1alpha1.Mode) {
+		stored := latest(t, r.Client, obj)
+		stored.Spec.Mode = mode
+		stored.Generation++
+		if err := r.Update(t.Context(), stored); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pass := func() *ecsv1alpha1.KeyPairDetachment {
+		clock.t = clock.t.Add(2 * time.Minute)
+		got, _, err := unitPass(t, r, obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	pass() // detaches all three, requests i-a's reboot
+	if cloud.calls["DetachKeyPair"] != 1 || cloud.calls["RebootInstances"] != 1 {
+		t.Fatalf("first pass: %v", cloud.calls)
+	}
+	setMode(ecsv1alpha1.ModePlan)
+	planned := pass()
+	if cloud.calls["RebootInstances"] != 1 || cloud.calls["DetachKeyPair"] != 1 {
+		t.Errorf("the plan changed something: %v", cloud.calls)
+	}
+	for id, want := range map[string]string{"i-a": "True/Rebooted", "i-b": "Unknown/WouldReboot", "i-c": "Unknown/WouldReboot"} {
+		if got := reasonOf(t, planned, id, ecsv1alpha1.ConditionRebooted); got != want {
+			t.Errorf("while planning, %s is %s, want %s (in flight settles, the rest is planned)", id, got, want)
+		}
+	}
+	if p := planned.Status.Plan; p == nil || p.Changes != 0 || p.Reboot != 2 || p.RebootWaves != 2 {
+		t.Errorf("plan %+v: nothing left to detach, two reboots in two waves", p)
+	}
+
+	setMode(ecsv1alpha1.ModeApply)
+	var done *ecsv1alpha1.KeyPairDetachment
+	for range 4 {
+		done = pass()
+	}
+	for _, id := range ids {
+		if rebooted[id] != 1 || reasonOf(t, done, id, ecsv1alpha1.ConditionRebooted) != "True/Rebooted" {
+			t.Errorf("%s rebooted %d times, %s; want once", id, rebooted[id], reasonOf(t, done, id, ecsv1alpha1.ConditionRebooted))
+		}
+	}
+	if objectReason(done, ecsv1alpha1.ConditionReady) != "True/Ready" {
+		t.Errorf("Ready %s", objectReason(done, ecsv1alpha1.ConditionReady))
+	}
+}
