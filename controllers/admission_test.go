@@ -45,12 +45,8 @@ var _ = Describe("KeyPairDetachment admission", func() {
 	}
 
 	It("accepts the sample and applies the defaults", func() {
-		raw, err := os.ReadFile(filepath.Join("..", "config", "samples", "ecs_v1alpha1_keypairdetachment.yaml"))
-		Expect(err).NotTo(HaveOccurred())
 		sample := &ecsv1alpha1.KeyPairDetachment{}
-		Expect(yaml.Unmarshal(raw, sample)).To(Succeed())
-		sample.Namespace = namespace
-		Expect(k8sClient.Create(suiteCtx, sample)).To(Succeed())
+		createSample("ecs_v1alpha1_keypairdetachment.yaml", namespace, sample)
 
 		stored := &ecsv1alpha1.KeyPairDetachment{}
 		Expect(k8sClient.Get(suiteCtx, keyOf(sample), stored)).To(Succeed())
@@ -66,12 +62,8 @@ var _ = Describe("KeyPairDetachment admission", func() {
 	})
 
 	It("accepts the plan sample, with its window readable by the manager", func() {
-		raw, err := os.ReadFile(filepath.Join("..", "config", "samples", "ecs_v1alpha1_keypairdetachment_plan.yaml"))
-		Expect(err).NotTo(HaveOccurred())
 		sample := &ecsv1alpha1.KeyPairDetachment{}
-		Expect(yaml.UnmarshalStrict(raw, sample)).To(Succeed())
-		sample.Namespace = namespace
-		Expect(k8sClient.Create(suiteCtx, sample)).To(Succeed())
+		createSample("ecs_v1alpha1_keypairdetachment_plan.yaml", namespace, sample)
 		stored := &ecsv1alpha1.KeyPairDetachment{}
 		Expect(k8sClient.Get(suiteCtx, keyOf(sample), stored)).To(Succeed())
 		Expect(stored.Spec.Mode).To(Equal(ecsv1alpha1.ModePlan))
@@ -361,3 +353,14 @@ var _ = Describe("A refused reboot timeout", func() {
 		Expect(emu.Stats().Reboots).To(HaveLen(5))
 	})
 })
+
+// createSample creates, in namespace, the object of config/samples/file, read strictly: a
+// field the API does not have fails here rather than being dropped by the API server.
+func createSample(file, namespace string, into client.Object) {
+	GinkgoHelper()
+	raw, err := os.ReadFile(filepath.Join("..", "config", "samples", file))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(yaml.UnmarshalStrict(raw, into)).To(Succeed())
+	into.SetNamespace(namespace)
+	Expect(k8sClient.Create(suiteCtx, into)).To(Succeed())
+}

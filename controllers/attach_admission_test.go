@@ -1,14 +1,10 @@
 package controllers
 
 import (
-	"os"
-	"path/filepath"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/yaml"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 )
@@ -26,12 +22,8 @@ var _ = Describe("KeyPairAttachment admission", func() {
 	}
 
 	It("accepts the rotation sample and fills in the defaults a detachment gets", func() {
-		raw, err := os.ReadFile(filepath.Join("..", "config", "samples", "ecs_v1alpha1_keypairattachment_rotation.yaml"))
-		Expect(err).NotTo(HaveOccurred())
 		sample := &ecsv1alpha1.KeyPairAttachment{}
-		Expect(yaml.UnmarshalStrict(raw, sample)).To(Succeed())
-		sample.Namespace = namespace
-		Expect(k8sClient.Create(suiteCtx, sample)).To(Succeed())
+		createSample("ecs_v1alpha1_keypairattachment_rotation.yaml", namespace, sample)
 		stored := &ecsv1alpha1.KeyPairAttachment{}
 		Expect(k8sClient.Get(suiteCtx, keyOf(sample), stored)).To(Succeed())
 		Expect(stored.Spec.ReplaceKeyPairs).To(Equal([]string{"FinanceJoshuaV26"}))

@@ -2,7 +2,6 @@ package ecs
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"reflect"
 	"testing"
@@ -114,16 +113,9 @@ func TestPreflightBatchLimits(t *testing.T) {
 	srv := newFakeECS(t, nil)
 	c := srv.client(t, FactoryOptions{})
 	ctx := context.Background()
-	ids := func(n int) []string {
-		out := make([]string, n)
-		for i := range out {
-			out[i] = fmt.Sprintf("i-%04d", i)
-		}
-		return out
-	}
-	_, err1 := c.CloudAssistantStatus(ctx, ids(MaxCloudAssistantIDs+1))
-	err2 := c.RebootDryRun(ctx, ids(MaxRebootIDs+1), false)
-	_, err3 := c.AttachKeyPair(ctx, "kp1", ids(MaxDetachIDs+1))
+	_, err1 := c.CloudAssistantStatus(ctx, manyIDs(MaxCloudAssistantIDs+1))
+	err2 := c.RebootDryRun(ctx, manyIDs(MaxRebootIDs+1), false)
+	_, err3 := c.AttachKeyPair(ctx, "kp1", manyIDs(MaxDetachIDs+1))
 	for _, err := range []error{err1, err2, err3} {
 		if ErrorCode(err) != CodeBatchTooLarge || !NeverSent(err) {
 			t.Errorf("err %v: code %q", err, ErrorCode(err))

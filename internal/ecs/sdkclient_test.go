@@ -242,19 +242,12 @@ func TestOversizedBatchesRejectedLocally(t *testing.T) {
 	srv := newFakeECS(t, nil)
 	c := srv.client(t, FactoryOptions{})
 	ctx := context.Background()
-	ids := func(n int) []string {
-		out := make([]string, n)
-		for i := range out {
-			out[i] = fmt.Sprintf("i-%04d", i)
-		}
-		return out
-	}
 	errs := make([]error, 0, 3)
-	_, err := c.DescribeInstances(ctx, ids(MaxDescribeIDs+1))
+	_, err := c.DescribeInstances(ctx, manyIDs(MaxDescribeIDs+1))
 	errs = append(errs, err)
-	_, err = c.DetachKeyPair(ctx, "kp1", ids(MaxDetachIDs+1))
+	_, err = c.DetachKeyPair(ctx, "kp1", manyIDs(MaxDetachIDs+1))
 	errs = append(errs, err)
-	_, err = c.RebootInstances(ctx, ids(MaxRebootIDs+1), false)
+	_, err = c.RebootInstances(ctx, manyIDs(MaxRebootIDs+1), false)
 	errs = append(errs, err)
 	for _, err := range errs {
 		if Classify(err) != ClassRequestBug || ErrorCode(err) != CodeBatchTooLarge {
@@ -269,7 +262,7 @@ func TestOversizedBatchesRejectedLocally(t *testing.T) {
 		t.Errorf("%d requests reached ECS", n)
 	}
 	// The limits themselves pass.
-	if _, err := c.DetachKeyPair(ctx, "kp1", ids(MaxDetachIDs)); err != nil {
+	if _, err := c.DetachKeyPair(ctx, "kp1", manyIDs(MaxDetachIDs)); err != nil {
 		t.Error(err)
 	}
 }
@@ -304,4 +297,13 @@ func TestNeverSent(t *testing.T) {
 	if NeverSent(&APIError{Code: "Throttling"}) {
 		t.Error("an ECS answer is not NeverSent")
 	}
+}
+
+// manyIDs returns n distinct instance IDs, for batches over ECS's limits.
+func manyIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("i-%04d", i)
+	}
+	return out
 }
