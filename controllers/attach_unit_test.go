@@ -218,6 +218,25 @@ func TestClaimedByOtherPass(t *testing.T) {
 	if msg := messageOf(t, d, "i-a", ecsv1alpha1.ConditionDetached); !strings.Contains(msg, "KeyPairAttachment ns/keep") {
 		t.Errorf("the detachment names the attachment that left it alone: %q", msg)
 	}
+	if by := instanceOf(t, d, "i-a").LeftAloneBy; !slices.Equal(by, []string{"KeyPairAttachment ns/keep"}) {
+		t.Errorf("leftAloneBy %v, want the attachment, as typed data", by)
+	}
+
+	// The attachment stops naming the instance: the note goes, from the typed record, and
+	// the detachment's own state is untouched.
+	stored := &ecsv1alpha1.KeyPairAttachment{}
+	if err := rs.Attachments.Get(t.Context(), client.ObjectKeyFromObject(kpa), stored); err != nil {
+		t.Fatal(err)
+	}
+	stored.Spec.InstanceIDs = []string{"i-b"}
+	if err := rs.Attachments.Update(t.Context(), stored); err != nil {
+		t.Fatal(err)
+	}
+	d, _, _ = unitPass(t, rs.Detachments, kpd)
+	if s := instanceOf(t, d, "i-a"); len(s.LeftAloneBy) != 0 || messageOf(t, d, "i-a", ecsv1alpha1.ConditionDetached) != "" ||
+		reasonOf(t, d, "i-a", ecsv1alpha1.ConditionDetached) != "True/Detached" {
+		t.Errorf("after the attachment let go: %+v", s)
+	}
 }
 
 // TestAttachmentStatusRoundTrip: the attachment's status reaches the phases in the shared
@@ -231,8 +250,9 @@ func TestAttachmentStatusRoundTrip(t *testing.T) {
 		Plan:       &ecsv1alpha1.Plan{Generation: 3, Changes: 1, Summary: "attach 1 (1 calls)"},
 		Instances: []ecsv1alpha1.AttachmentInstanceStatus{{InstanceID: "i-a", LastRequestID: "R",
 			Attach: &ecsv1alpha1.DetachRecord{Proof: ecsv1alpha1.DetachProofAnswer, At: at}, AttachingSince: &at, AttachRetries: 2,
-			Reboot:     &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &at},
-			Conditions: []ecsv1alpha1.InstanceCondition{{Type: ecsv1alpha1.ConditionAttached, Status: metav1.ConditionTrue, Reason: "Attached"}}}},
+			LeftAloneBy: []string{"KeyPairDetachment ns/retire"},
+			Reboot:      &ecsv1alpha1.RebootRecord{Attempts: 1, RequestedAt: &at},
+			Conditions:  []ecsv1alpha1.InstanceCondition{{Type: ecsv1alpha1.ConditionAttached, Status: metav1.ConditionTrue, Reason: "Attached"}}}},
 	}
 	want := kpa.Status.DeepCopy()
 	v := attachments.view(kpa, nil)

@@ -181,9 +181,13 @@ const cacheCatchUp = 2 * time.Second
 // alone for it.
 const contestNote = "left it alone, as this object holds it"
 
-// noteContests names, on the instances this object holds, the objects of the other kind that
-// left them alone because of it, so that both objects say what happened; the note goes when
-// they stop naming the instance. It needs no ECS call: the peers' statuses say it.
+// maxLeftAloneBy bounds status.instances[].leftAloneBy, as the CRD does.
+const maxLeftAloneBy = 8
+
+// noteContests names, on the instances this object holds, the opposing objects that left them
+// alone because of it (leftAloneBy, and the change condition's message), so that both objects
+// say what happened; both go when they stop naming the instance. It needs no ECS call: the
+// peers' statuses say it.
 func (run *run) noteContests() {
 	self := claimant{kind: run.kind, keyPairName: run.obj.Spec.KeyPairName}
 	for _, i := range run.table.ordered {
@@ -191,17 +195,23 @@ func (run *run) noteContests() {
 		if c == nil || c.Status == metav1.ConditionFalse {
 			continue
 		}
-		var losers []string
+		var names, wants []string
 		for _, p := range run.peers[i.id()] {
 			if self.opposes(p.kind, p.keyPairName) && p.changeReason() == ecsv1alpha1.ReasonClaimedByOther {
-				losers = append(losers, fmt.Sprintf("%s wants %s %s", p.name, p.keyPairName, p.kind.wish))
+				names = append(names, p.name)
+				wants = append(wants, fmt.Sprintf("%s wants %s %s", p.name, p.keyPairName, p.kind.wish))
 			}
 		}
+		if len(names) == 0 && len(i.status.LeftAloneBy) == 0 {
+			continue // never contested: the message is the phases' own
+		}
+		i.status.LeftAloneBy = nil
+		if len(names) > 0 {
+			i.status.LeftAloneBy = names[:min(len(names), maxLeftAloneBy)]
+		}
 		msg := ""
-		if len(losers) > 0 {
-			msg = fmt.Sprintf("%s and %s", strings.Join(losers, "; "), contestNote)
-		} else if !strings.HasSuffix(c.Message, contestNote) {
-			continue
+		if len(wants) > 0 {
+			msg = fmt.Sprintf("%s and %s", strings.Join(wants, "; "), contestNote)
 		}
 		if c.Message != msg {
 			i.set(c.Type, c.Status, c.Reason, msg)

@@ -211,7 +211,8 @@ func adaptAttachment(kpa *ecsv1alpha1.KeyPairAttachment, keep func(string) bool)
 		if keep(s.InstanceID) {
 			st.Instances = append(st.Instances, ecsv1alpha1.InstanceStatus{
 				InstanceID: s.InstanceID, LastRequestID: s.LastRequestID, Detach: s.Attach,
-				DetachingSince: s.AttachingSince, DetachRetries: s.AttachRetries, Reboot: s.Reboot, Conditions: s.Conditions})
+				DetachingSince: s.AttachingSince, DetachRetries: s.AttachRetries, LeftAloneBy: s.LeftAloneBy, Reboot: s.Reboot,
+				Conditions: s.Conditions})
 		}
 	}
 	return &subject{Object: kpa, Spec: &kpa.Spec.KeyPairDetachmentSpec, Status: st, attach: &kpa.Spec,
@@ -226,7 +227,8 @@ func adaptAttachment(kpa *ecsv1alpha1.KeyPairAttachment, keep func(string) bool)
 			for _, s := range st.Instances {
 				kpa.Status.Instances = append(kpa.Status.Instances, ecsv1alpha1.AttachmentInstanceStatus{
 					InstanceID: s.InstanceID, LastRequestID: s.LastRequestID, Attach: s.Detach,
-					AttachingSince: s.DetachingSince, AttachRetries: s.DetachRetries, Reboot: s.Reboot, Conditions: s.Conditions})
+					AttachingSince: s.DetachingSince, AttachRetries: s.DetachRetries, LeftAloneBy: s.LeftAloneBy, Reboot: s.Reboot,
+					Conditions: s.Conditions})
 			}
 		}}
 }

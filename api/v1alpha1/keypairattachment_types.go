@@ -101,6 +101,14 @@ type AttachmentInstanceStatus struct {
 	// +optional
 	AttachRetries int32 `json:"attachRetries,omitempty"`
 
+	// LeftAloneBy names ("namespace/name", with the kind when it is the other kind) the
+	// objects that want the opposite for this instance and left it alone because this object
+	// holds it; the change condition's message says the same to people.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	LeftAloneBy []string `json:"leftAloneBy,omitempty"`
+
 	// Reboot records the reboot that makes the current attach take effect.
 	// +optional
 	Reboot *RebootRecord `json:"reboot,omitempty"`

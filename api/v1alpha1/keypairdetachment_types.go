@@ -178,6 +178,14 @@ type InstanceStatus struct {
 	// +optional
 	DetachRetries int32 `json:"detachRetries,omitempty"`
 
+	// LeftAloneBy names ("namespace/name", with the kind when it is the other kind) the
+	// objects that want the opposite for this instance and left it alone because this object
+	// holds it; the change condition's message says the same to people.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	LeftAloneBy []string `json:"leftAloneBy,omitempty"`
+
 	// Reboot records the reboot that makes the current detach take effect.
 	// +optional
 	Reboot *RebootRecord `json:"reboot,omitempty"`

@@ -37,6 +37,11 @@ func (in *AttachmentInstanceStatus) DeepCopyInto(out *AttachmentInstanceStatus) 
 		in, out := &in.AttachingSince, &out.AttachingSince
 		*out = (*in).DeepCopy()
 	}
+	if in.LeftAloneBy != nil {
+		in, out := &in.LeftAloneBy, &out.LeftAloneBy
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Reboot != nil {
 		in, out := &in.Reboot, &out.Reboot
 		*out = new(RebootRecord)
@@ -116,6 +121,11 @@ func (in *InstanceStatus) DeepCopyInto(out *InstanceStatus) {
 	if in.DetachingSince != nil {
 		in, out := &in.DetachingSince, &out.DetachingSince
 		*out = (*in).DeepCopy()
+	}
+	if in.LeftAloneBy != nil {
+		in, out := &in.LeftAloneBy, &out.LeftAloneBy
+		*out = make([]string, len(*in))
+		copy(*out, *in)
 	}
 	if in.Reboot != nil {
 		in, out := &in.Reboot, &out.Reboot
