@@ -2,6 +2,8 @@ package controllers
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/keypairs-dev/ecs-keypair-operator/api/v1alpha1"
 )
@@ -23,12 +25,12 @@ func (run *run) event(eventType, reason, action, note string, args ...any) {
 // credentials errors, a missing key pair, a refused pre-flight, a plan made, reboots held for
 // their window, a halted or finished rollout, convergence.
 func (run *run) emitSummaryEvents() {
-	was := conditionReason(&ecsv1alpha1.KeyPairDetachmentStatus{Conditions: run.before}, ecsv1alpha1.ConditionReady)
-	now := conditionReason(run.obj.Status, ecsv1alpha1.ConditionReady)
+	was := conditionReason(run.before, ecsv1alpha1.ConditionReady)
+	now := conditionReason(run.obj.Status.Conditions, ecsv1alpha1.ConditionReady)
 	if was == now {
 		return
 	}
-	msg := conditionMessage(run.obj.Status, ecsv1alpha1.ConditionReady)
+	msg := conditionMessage(run.obj.Status.Conditions, ecsv1alpha1.ConditionReady)
 	switch now {
 	case ecsv1alpha1.ReasonCredentialsError, ecsv1alpha1.ReasonKeyPairNotFound, ecsv1alpha1.ReasonPartiallyFailed,
 		ecsv1alpha1.ReasonPreflightFailed:
@@ -41,26 +43,23 @@ func (run *run) emitSummaryEvents() {
 		run.event(eventWarning, "RolloutHalted", "Reboot", "%s", msg)
 	case ecsv1alpha1.ReasonReady:
 		if run.obj.Spec.Reboot.Enabled {
-			run.event(eventNormal, "RolloutFinished", "Reboot", "%s", conditionMessage(run.obj.Status, ecsv1alpha1.ConditionRebooted))
+			run.event(eventNormal, "RolloutFinished", "Reboot", "%s", conditionMessage(run.obj.Status.Conditions, ecsv1alpha1.ConditionRebooted))
 		}
-		run.event(eventNormal, "Ready", "Reconcile", "%s", conditionMessage(run.obj.Status, run.kind.condition))
+		run.event(eventNormal, "Ready", "Reconcile", "%s", conditionMessage(run.obj.Status.Conditions, run.kind.condition))
 	}
 }
 
-func conditionReason(s *ecsv1alpha1.KeyPairDetachmentStatus, t string) string {
-	for _, c := range s.Conditions {
-		if c.Type == t {
-			return c.Reason
-		}
+// conditionReason and conditionMessage read an object condition, empty when it is absent.
+func conditionReason(conditions []metav1.Condition, t string) string {
+	if c := meta.FindStatusCondition(conditions, t); c != nil {
+		return c.Reason
 	}
 	return ""
 }
 
-func conditionMessage(s *ecsv1alpha1.KeyPairDetachmentStatus, t string) string {
-	for _, c := range s.Conditions {
-		if c.Type == t {
-			return c.Message
-		}
+func conditionMessage(conditions []metav1.Condition, t string) string {
+	if c := meta.FindStatusCondition(conditions, t); c != nil {
+		return c.Message
 	}
 	return ""
 }
